@@ -1,0 +1,63 @@
+package redundancy
+
+import (
+	"context"
+	"time"
+)
+
+// Action is one step of a recovery plan: what will be done, to what, why,
+// and the function that does it. Do must honour ctx and be safe to retry.
+type Action struct {
+	// Verb is a stable, provider-prefixed name: "pm2.restart",
+	// "github.rerun-failed-jobs", "netlify.restore-deploy".
+	Verb string
+	// Subject is what the action acts on ("web", "ci.yml", a deploy id).
+	Subject string
+	// Reason says why, for people (usually the finding it answers).
+	Reason string
+	// Do performs the action.
+	Do func(ctx context.Context) error
+}
+
+// Recoverer turns a report into a plan: the actions that should bring the
+// target back. Plan itself must do nothing: the orchestrator decides whether
+// and when to run the actions (a dry run lists them). An empty plan means
+// there is nothing this recoverer can do.
+type Recoverer interface {
+	Plan(ctx context.Context, r Report) ([]Action, error)
+}
+
+// RecovererFunc adapts a function to a Recoverer.
+type RecovererFunc func(ctx context.Context, r Report) ([]Action, error)
+
+// Plan calls f(ctx, r).
+func (f RecovererFunc) Plan(ctx context.Context, r Report) ([]Action, error) { return f(ctx, r) }
+
+var _ Recoverer = RecovererFunc(nil)
+
+// PlannedAction is an action of a plan as a dry run shows it: nothing is done.
+type PlannedAction struct {
+	Target  string `json:"target"`
+	Verb    string `json:"verb"`
+	Subject string `json:"subject,omitempty"`
+	Reason  string `json:"reason,omitempty"`
+}
+
+// ActionResult is what happened when an action ran (or, in a dry run, would
+// have run). The orchestrator keeps the last 100 per target.
+type ActionResult struct {
+	Target  string        `json:"target"`
+	Verb    string        `json:"verb"`
+	Subject string        `json:"subject,omitempty"`
+	Reason  string        `json:"reason,omitempty"`
+	Attempt int           `json:"attempt"` // the recovery attempt it belonged to (1-based)
+	Tries   int           `json:"tries"`   // how many times Do was called
+	Started time.Time     `json:"started"`
+	Elapsed time.Duration `json:"elapsed"`
+	DryRun  bool          `json:"dry_run,omitempty"`
+	Error   string        `json:"error,omitempty"` // Err's message, kept across restarts
+	Err     error         `json:"-"`
+}
+
+// OK reports whether the action succeeded (or was only planned).
+func (r ActionResult) OK() bool { return r.Err == nil && r.Error == "" }

@@ -1,0 +1,76 @@
+package redundancy
+
+import (
+	"fmt"
+	"time"
+)
+
+// EventKind says what an Event reports.
+type EventKind int
+
+// The kinds of event.
+const (
+	EventStatusChanged     EventKind = iota + 1 // the target's status changed (From → To)
+	EventRecoveryStarted                        // a recovery attempt began (Attempt)
+	EventActionSucceeded                        // one action of a plan succeeded (Action)
+	EventActionFailed                           // one action failed after its retries (Action, Err)
+	EventRecoverySucceeded                      // every action of the attempt succeeded
+	EventRecoveryFailed                         // the attempt stopped at a failed action, or could not be planned
+	EventEscalated                              // the budget is spent: no more actions until a healthy stretch or a forced recovery
+	EventCheckPanicked                          // a checker, recoverer or action panicked; the panic was contained (Err)
+	EventStateDiscarded                         // the state file could not be read and was set aside (Err)
+)
+
+var eventNames = map[EventKind]string{
+	EventStatusChanged:     "status-changed",
+	EventRecoveryStarted:   "recovery-started",
+	EventActionSucceeded:   "action-succeeded",
+	EventActionFailed:      "action-failed",
+	EventRecoverySucceeded: "recovery-succeeded",
+	EventRecoveryFailed:    "recovery-failed",
+	EventEscalated:         "escalated",
+	EventCheckPanicked:     "check-panicked",
+	EventStateDiscarded:    "state-discarded",
+}
+
+// String returns the kind's kebab-case name ("status-changed").
+func (k EventKind) String() string {
+	if n, ok := eventNames[k]; ok {
+		return n
+	}
+	return fmt.Sprintf("event(%d)", int(k))
+}
+
+// MarshalText encodes k as its name.
+func (k EventKind) MarshalText() ([]byte, error) { return []byte(k.String()), nil }
+
+// Event is something that happened to a target.
+type Event struct {
+	Time    time.Time
+	Target  string
+	Kind    EventKind
+	From    Status // EventStatusChanged
+	To      Status // EventStatusChanged
+	Report  Report // the report that led to the event, when there is one
+	Action  string // "verb subject" for action events
+	Attempt int    // recovery attempt number within the budget window (1-based)
+	Err     error
+}
+
+// String returns a one-line description for logs.
+func (e Event) String() string {
+	s := fmt.Sprintf("%s %s", e.Target, e.Kind)
+	switch e.Kind {
+	case EventStatusChanged:
+		s += fmt.Sprintf(" %s→%s", e.From, e.To)
+	case EventRecoveryStarted, EventRecoverySucceeded, EventRecoveryFailed:
+		s += fmt.Sprintf(" attempt %d", e.Attempt)
+	}
+	if e.Action != "" {
+		s += " " + e.Action
+	}
+	if e.Err != nil {
+		s += ": " + e.Err.Error()
+	}
+	return s
+}

@@ -1,0 +1,141 @@
+package redundancy
+
+import (
+	"errors"
+	"fmt"
+	"time"
+)
+
+// Policy says how often a target is checked and how eagerly it is repaired.
+// A zero field takes the default given beside it.
+type Policy struct {
+	// Interval between checks. Default 30s.
+	Interval time.Duration
+	// Timeout of one check; a check that overruns is StatusUnknown with an
+	// error wrapping context.DeadlineExceeded. Default 10s.
+	Timeout time.Duration
+	// FailureThreshold is how many consecutive unhealthy (or degraded)
+	// reports turn the target unhealthy and start a recovery. Default 3.
+	FailureThreshold int
+	// SuccessThreshold is how many consecutive healthy reports make a
+	// failing or recovered target healthy again. Default 1.
+	SuccessThreshold int
+	// Backoff spaces recovery attempts.
+	Backoff Backoff
+	// Budget caps recovery attempts; past it the target is escalated.
+	Budget Budget
+	// Retry is how many times a failing action is retried inside one
+	// attempt (so it runs at most Retry+1 times). Default 2; negative: none.
+	Retry int
+	// RetryDelay is the first pause between retries of an action, doubling
+	// after each. Default 1s.
+	RetryDelay time.Duration
+	// ActionTimeout bounds one run of an action's Do. Default 2m.
+	ActionTimeout time.Duration
+}
+
+// Backoff spaces recovery attempts: the n-th attempt after a reset waits
+// Base·2ⁿ⁻¹ after the previous one, at most Max, ±Jitter.
+type Backoff struct {
+	Base       time.Duration // default 10s
+	Max        time.Duration // default 5m
+	ResetAfter time.Duration // healthy this long resets the backoff and clears escalation; default 10m
+	Jitter     float64       // fraction, default 0.1 (±10%); negative: none
+}
+
+// Budget allows at most Max recovery attempts in any Window.
+type Budget struct {
+	Max    int           // default 5
+	Window time.Duration // default 10m
+}
+
+// The defaults a zero Policy field takes.
+const (
+	DefaultInterval         = 30 * time.Second
+	DefaultTimeout          = 10 * time.Second
+	DefaultFailureThreshold = 3
+	DefaultSuccessThreshold = 1
+	DefaultBackoffBase      = 10 * time.Second
+	DefaultBackoffMax       = 5 * time.Minute
+	DefaultBackoffReset     = 10 * time.Minute
+	DefaultJitter           = 0.1
+	DefaultBudgetMax        = 5
+	DefaultBudgetWindow     = 10 * time.Minute
+	DefaultRetry            = 2
+	DefaultRetryDelay       = time.Second
+	DefaultActionTimeout    = 2 * time.Minute
+)
+
+// DefaultPolicy returns the policy a zero Policy stands for.
+func DefaultPolicy() Policy { return Policy{}.withDefaults() }
+
+// Validate reports the first field of p that no policy may have: a negative
+// duration, threshold or budget, or a jitter of 1 or more.
+func (p Policy) Validate() error {
+	var errs []error
+	neg := func(name string, d time.Duration) {
+		if d < 0 {
+			errs = append(errs, fmt.Errorf("policy.%s is negative (%s)", name, d))
+		}
+	}
+	neg("Interval", p.Interval)
+	neg("Timeout", p.Timeout)
+	neg("RetryDelay", p.RetryDelay)
+	neg("ActionTimeout", p.ActionTimeout)
+	neg("Backoff.Base", p.Backoff.Base)
+	neg("Backoff.Max", p.Backoff.Max)
+	neg("Backoff.ResetAfter", p.Backoff.ResetAfter)
+	neg("Budget.Window", p.Budget.Window)
+	if p.FailureThreshold < 0 {
+		errs = append(errs, fmt.Errorf("policy.FailureThreshold is negative (%d)", p.FailureThreshold))
+	}
+	if p.SuccessThreshold < 0 {
+		errs = append(errs, fmt.Errorf("policy.SuccessThreshold is negative (%d)", p.SuccessThreshold))
+	}
+	if p.Budget.Max < 0 {
+		errs = append(errs, fmt.Errorf("policy.Budget.Max is negative (%d)", p.Budget.Max))
+	}
+	if p.Backoff.Jitter >= 1 {
+		errs = append(errs, fmt.Errorf("policy.Backoff.Jitter must be below 1 (got %g)", p.Backoff.Jitter))
+	}
+	if p.Backoff.Base > 0 && p.Backoff.Max > 0 && p.Backoff.Max < p.Backoff.Base {
+		errs = append(errs, fmt.Errorf("policy.Backoff.Max (%s) is below Backoff.Base (%s)", p.Backoff.Max, p.Backoff.Base))
+	}
+	return errors.Join(errs...)
+}
+
+func (p Policy) withDefaults() Policy {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&p.Interval, DefaultInterval)
+	def(&p.Timeout, DefaultTimeout)
+	def(&p.RetryDelay, DefaultRetryDelay)
+	def(&p.ActionTimeout, DefaultActionTimeout)
+	def(&p.Backoff.Base, DefaultBackoffBase)
+	def(&p.Backoff.Max, DefaultBackoffMax)
+	def(&p.Backoff.ResetAfter, DefaultBackoffReset)
+	def(&p.Budget.Window, DefaultBudgetWindow)
+	if p.FailureThreshold == 0 {
+		p.FailureThreshold = DefaultFailureThreshold
+	}
+	if p.SuccessThreshold == 0 {
+		p.SuccessThreshold = DefaultSuccessThreshold
+	}
+	if p.Budget.Max == 0 {
+		p.Budget.Max = DefaultBudgetMax
+	}
+	if p.Retry == 0 {
+		p.Retry = DefaultRetry
+	} else if p.Retry < 0 {
+		p.Retry = 0
+	}
+	if p.Backoff.Jitter == 0 {
+		p.Backoff.Jitter = DefaultJitter
+	} else if p.Backoff.Jitter < 0 {
+		p.Backoff.Jitter = 0
+	}
+	return p
+}
