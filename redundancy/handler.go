@@ -1,0 +1,102 @@
+package redundancy
+
+import (
+	"encoding/json"
+	"net/http"
+	"time"
+)
+
+// Health-check response statuses of the IETF draft "Health Check Response
+// Format for HTTP APIs" (draft-inadarei-api-health-check).
+const (
+	healthPass = "pass"
+	healthWarn = "warn"
+	healthFail = "fail"
+)
+
+func healthStatus(s Status) string {
+	switch s {
+	case StatusHealthy:
+		return healthPass
+	case StatusUnhealthy:
+		return healthFail
+	default: // degraded, unknown
+		return healthWarn
+	}
+}
+
+// HealthResponse is the body Handler serves.
+type HealthResponse struct {
+	Status      string                   `json:"status"`
+	Description string                   `json:"description,omitempty"`
+	Output      string                   `json:"output,omitempty"`
+	Time        time.Time                `json:"time"`
+	Checks      map[string][]HealthCheck `json:"checks"`
+}
+
+// HealthCheck is one target's entry in HealthResponse.Checks.
+type HealthCheck struct {
+	ComponentID   string    `json:"componentId"`
+	ComponentType string    `json:"componentType"`
+	Status        string    `json:"status"`
+	Output        string    `json:"output,omitempty"`
+	Time          time.Time `json:"time,omitzero"`
+	// The fields below extend the draft (it allows extra members).
+	TargetStatus Status    `json:"targetStatus"`
+	Findings     []Finding `json:"findings,omitempty"`
+	Escalated    bool      `json:"escalated,omitempty"`
+	BudgetLeft   int       `json:"budgetLeft"`
+	Recoveries   int       `json:"recoveries"`
+}
+
+// Health returns the snapshot as a health-check response.
+func (s Snapshot) Health() HealthResponse {
+	h := HealthResponse{Status: healthStatus(s.Status), Time: s.Time, Checks: make(map[string][]HealthCheck, len(s.Targets)),
+		Description: "uras redundancy orchestrator"}
+	if len(s.Targets) == 0 {
+		h.Status = healthPass
+	}
+	for _, ts := range s.Targets {
+		c := HealthCheck{
+			ComponentID: ts.Name, ComponentType: "component", Status: healthStatus(ts.Status),
+			Time: ts.LastCheck, TargetStatus: ts.Status, Findings: ts.Report.Findings,
+			Escalated: ts.Escalated, BudgetLeft: ts.BudgetLeft, Recoveries: ts.Recoveries,
+		}
+		if ts.Status != StatusHealthy {
+			c.Output = ts.Report.Summary
+		}
+		h.Checks[ts.Name+":status"] = []HealthCheck{c}
+	}
+	return h
+}
+
+// Handler serves the orchestrator's snapshot as application/health+json in
+// the shape of the IETF health-check response draft: "status" pass, warn or
+// fail (healthy, degraded or unknown, unhealthy), and "checks" keyed
+// "<target>:status", each with status, output, time and the findings. It
+// answers 200 for pass and warn, 503 for fail, to GET and HEAD only. It
+// serves the last snapshot and never runs a check; findings are written by
+// providers without secrets.
+func (o *Orchestrator) Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h := o.Snapshot().Health()
+		w.Header().Set("Content-Type", "application/health+json")
+		w.Header().Set("Cache-Control", "no-store")
+		code := http.StatusOK
+		if h.Status == healthFail {
+			code = http.StatusServiceUnavailable
+		}
+		w.WriteHeader(code)
+		if r.Method == http.MethodHead {
+			return
+		}
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		_ = enc.Encode(h)
+	})
+}

@@ -1,0 +1,67 @@
+package redundancy
+
+import (
+	"context"
+	"log/slog"
+)
+
+// Notifier receives events: alerts to people or other systems. Notify is
+// called for every event, outside the orchestrator's locks; it must return
+// quickly (queue slow work, as WebhookNotifier does).
+type Notifier interface {
+	Notify(ctx context.Context, e Event) error
+}
+
+// NotifierFunc adapts a function to a Notifier.
+type NotifierFunc func(ctx context.Context, e Event) error
+
+// Notify calls f(ctx, e).
+func (f NotifierFunc) Notify(ctx context.Context, e Event) error { return f(ctx, e) }
+
+var _ Notifier = NotifierFunc(nil)
+
+// SlogNotifier logs events to a slog.Logger: escalations at error level,
+// failures at warn, the rest at info.
+type SlogNotifier struct {
+	Logger *slog.Logger
+}
+
+// NewSlogNotifier returns a notifier that logs each event to l.
+func NewSlogNotifier(l *slog.Logger) *SlogNotifier { return &SlogNotifier{Logger: l} }
+
+// Notify logs e.
+func (n *SlogNotifier) Notify(ctx context.Context, e Event) error {
+	level := slog.LevelInfo
+	switch e.Kind {
+	case EventActionFailed, EventRecoveryFailed, EventCheckPanicked, EventStateDiscarded:
+		level = slog.LevelWarn
+	case EventEscalated:
+		level = slog.LevelError
+	case EventStatusChanged:
+		if e.To == StatusUnhealthy {
+			level = slog.LevelWarn
+		}
+	}
+	n.Logger.Log(ctx, level, "redundancy event", eventAttrs(e)...)
+	return nil
+}
+
+func eventAttrs(e Event) []any {
+	attrs := []any{"target", e.Target, "event", e.Kind.String()}
+	if e.Kind == EventStatusChanged {
+		attrs = append(attrs, "from", e.From.String(), "to", e.To.String())
+	}
+	if e.Action != "" {
+		attrs = append(attrs, "action", e.Action)
+	}
+	if e.Attempt > 0 {
+		attrs = append(attrs, "attempt", e.Attempt)
+	}
+	if e.Report.Summary != "" {
+		attrs = append(attrs, "summary", e.Report.Summary)
+	}
+	if e.Err != nil {
+		attrs = append(attrs, "err", e.Err.Error())
+	}
+	return attrs
+}

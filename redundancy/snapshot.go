@@ -1,0 +1,81 @@
+package redundancy
+
+import (
+	"slices"
+	"time"
+)
+
+// Snapshot is the state of every target at one moment.
+type Snapshot struct {
+	// Status is the worst target status (healthy when there are no targets).
+	Status  Status        `json:"status"`
+	Time    time.Time     `json:"time"`
+	Targets []TargetState `json:"targets"`
+}
+
+// TargetState is one target's state in a Snapshot.
+type TargetState struct {
+	Name   string `json:"name"`
+	Status Status `json:"status"` // after thresholds; Report.Status is the latest raw result
+	Report Report `json:"report"`
+	// Error is Report.Err's message, for JSON.
+	Error               string         `json:"error,omitempty"`
+	LastCheck           time.Time      `json:"last_check"`
+	NextCheck           time.Time      `json:"next_check"`
+	ConsecutiveFailures int            `json:"consecutive_failures"`
+	Recoveries          int            `json:"recoveries"`  // attempts ever made
+	BudgetLeft          int            `json:"budget_left"` // attempts left in the current window
+	Escalated           bool           `json:"escalated"`
+	NextAttempt         time.Time      `json:"next_attempt,omitempty"` // backoff: no automatic attempt before this
+	History             []ActionResult `json:"history,omitempty"`      // the last 100 action results, oldest first
+}
+
+// Snapshot returns the current state of every target, in the order they
+// were added.
+func (o *Orchestrator) Snapshot() Snapshot {
+	now := o.clock.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order))}
+	for _, name := range o.order {
+		ts := o.targets[name].state(now)
+		s.Status = Worse(s.Status, ts.Status)
+		s.Targets = append(s.Targets, ts)
+	}
+	return s
+}
+
+// Target returns the state of one target.
+func (o *Orchestrator) Target(name string) (TargetState, bool) {
+	now := o.clock.Now()
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	t, ok := o.targets[name]
+	if !ok {
+		return TargetState{}, false
+	}
+	return t.state(now), true
+}
+
+// state copies t; the caller holds the orchestrator's lock.
+func (t *target) state(now time.Time) TargetState {
+	ts := TargetState{
+		Name:                t.spec.Name,
+		Status:              t.status,
+		Report:              t.report,
+		LastCheck:           t.lastCheck,
+		NextCheck:           t.nextCheck,
+		ConsecutiveFailures: t.failures,
+		Recoveries:          t.recoveries,
+		BudgetLeft:          t.budgetLeft(now),
+		Escalated:           t.escalated,
+		History:             slices.Clone(t.history),
+	}
+	if t.report.Err != nil {
+		ts.Error = t.report.Err.Error()
+	}
+	if t.backoffN > 0 && t.nextAttempt.After(now) {
+		ts.NextAttempt = t.nextAttempt
+	}
+	return ts
+}
