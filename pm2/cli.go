@@ -1,0 +1,282 @@
+package pm2
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"time"
+)
+
+// DefaultTimeout bounds one pm2 command run by the CLI client.
+const DefaultTimeout = 30 * time.Second
+
+// CLI is the Client that runs the pm2 binary. Every call runs one command
+// with an argument vector (never a shell), the caller's context bounded by a
+// per-call timeout, and PM2_HOME set when a home was given.
+//
+// Commands that only make sense with a running daemon (List, Restart,
+// Reload, Stop, Start, Save, Ping) first check that the daemon listens on
+// PM2_HOME/rpc.sock and return ErrDaemonDown when it does not, because the
+// pm2 binary would otherwise start a new, empty daemon and hide the outage.
+// StartEcosystem and Resurrect start the daemon when needed, as pm2 does.
+type CLI struct {
+	bin     string
+	home    string
+	timeout time.Duration
+	runner  Runner
+	env     func() []string
+}
+
+var _ Client = (*CLI)(nil)
+
+// CLIOption configures NewCLI.
+type CLIOption func(*CLI)
+
+// WithBinary sets the pm2 binary: a path, or a name looked up on PATH.
+// Default "pm2".
+func WithBinary(path string) CLIOption { return func(c *CLI) { c.bin = path } }
+
+// WithHome sets PM2_HOME for every command. Default: the PM2_HOME of the
+// environment, else PM2's own default $HOME/.pm2.
+func WithHome(dir string) CLIOption { return func(c *CLI) { c.home = dir } }
+
+// WithTimeout bounds each command. Default DefaultTimeout.
+func WithTimeout(d time.Duration) CLIOption { return func(c *CLI) { c.timeout = d } }
+
+// WithRunner replaces the ExecRunner that runs commands (for tests).
+func WithRunner(r Runner) CLIOption { return func(c *CLI) { c.runner = r } }
+
+// NewCLI returns a CLI client. Defaults: binary "pm2" on PATH, PM2_HOME
+// from the environment (else $HOME/.pm2), DefaultTimeout per command,
+// ExecRunner.
+func NewCLI(opts ...CLIOption) *CLI {
+	c := &CLI{bin: "pm2", timeout: DefaultTimeout, runner: ExecRunner{}, env: os.Environ}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.bin == "" {
+		c.bin = "pm2"
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.runner == nil {
+		c.runner = ExecRunner{}
+	}
+	return c
+}
+
+// Home returns the PM2_HOME the client works on.
+func (c *CLI) Home() string {
+	if c.home != "" {
+		return c.home
+	}
+	return pm2Home()
+}
+
+// pm2Home returns the PM2_HOME PM2 itself would use: $PM2_HOME, else
+// $HOME/.pm2.
+func pm2Home() string {
+	if h := os.Getenv("PM2_HOME"); h != "" {
+		return h
+	}
+	home, err := os.UserHomeDir()
+	if err != nil {
+		return ".pm2"
+	}
+	return filepath.Join(home, ".pm2")
+}
+
+// List runs pm2 jlist.
+func (c *CLI) List(ctx context.Context) ([]Process, error) {
+	out, err := c.runDaemon(ctx, "jlist")
+	if err != nil {
+		return nil, err
+	}
+	if strings.Contains(string(out), "Spawning PM2 daemon") {
+		return nil, fmt.Errorf("pm2 jlist: %w (pm2 started a new, empty one)", ErrDaemonDown)
+	}
+	procs, err := decodeProcesses(out)
+	if err != nil {
+		return nil, fmt.Errorf("pm2 jlist: %w", err)
+	}
+	return procs, nil
+}
+
+// Restart runs pm2 restart nameOrID.
+func (c *CLI) Restart(ctx context.Context, nameOrID string) error {
+	return c.processCommand(ctx, "restart", nameOrID)
+}
+
+// Reload runs pm2 reload nameOrID.
+func (c *CLI) Reload(ctx context.Context, nameOrID string) error {
+	return c.processCommand(ctx, "reload", nameOrID)
+}
+
+// Stop runs pm2 stop nameOrID.
+func (c *CLI) Stop(ctx context.Context, nameOrID string) error {
+	return c.processCommand(ctx, "stop", nameOrID)
+}
+
+// Start runs pm2 start nameOrID for a process the daemon already knows.
+func (c *CLI) Start(ctx context.Context, nameOrID string) error {
+	return c.processCommand(ctx, "start", nameOrID)
+}
+
+// StartEcosystem runs pm2 start file [--only a,b], starting the daemon when
+// it is not running.
+func (c *CLI) StartEcosystem(ctx context.Context, file string, only ...string) error {
+	if file == "" {
+		return errors.New("pm2 start: empty ecosystem file name")
+	}
+	args := []string{"start", file}
+	if len(only) > 0 {
+		for _, n := range only {
+			if n == "" || strings.Contains(n, ",") {
+				return fmt.Errorf("pm2 start %s --only: bad app name %q", file, n)
+			}
+		}
+		args = append(args, "--only", strings.Join(only, ","))
+	}
+	_, err := c.run(ctx, args...)
+	return err
+}
+
+// Resurrect runs pm2 resurrect, starting the daemon when it is not running.
+func (c *CLI) Resurrect(ctx context.Context) error {
+	_, err := c.run(ctx, "resurrect")
+	return err
+}
+
+// Save runs pm2 save. PM2 refuses to save an empty process list over an
+// existing dump, which protects the dump from a daemon that lost its apps.
+func (c *CLI) Save(ctx context.Context) error {
+	_, err := c.runDaemon(ctx, "save")
+	return err
+}
+
+// Ping checks that the daemon listens and answers pm2 ping, and reports its
+// PID (from PM2_HOME/pm2.pid) and, where the system shows it, its version.
+func (c *CLI) Ping(ctx context.Context) (DaemonInfo, error) {
+	if _, err := c.runDaemon(ctx, "ping"); err != nil {
+		return DaemonInfo{}, err
+	}
+	return daemonInfo(c.Home()), nil
+}
+
+func (c *CLI) processCommand(ctx context.Context, verb, nameOrID string) error {
+	if strings.TrimSpace(nameOrID) == "" {
+		return fmt.Errorf("pm2 %s: empty process name", verb)
+	}
+	_, err := c.runDaemon(ctx, verb, nameOrID)
+	return err
+}
+
+// runDaemon runs a command that needs a running daemon.
+func (c *CLI) runDaemon(ctx context.Context, args ...string) ([]byte, error) {
+	if err := daemonListening(ctx, c.Home()); err != nil {
+		return nil, fmt.Errorf("pm2 %s: %w", strings.Join(args, " "), err)
+	}
+	return c.run(ctx, args...)
+}
+
+// run runs pm2 with args and returns its stdout, or an error naming the
+// command and its exit status.
+func (c *CLI) run(ctx context.Context, args ...string) ([]byte, error) {
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	env := c.env()
+	if c.home != "" {
+		env = append(withoutVar(env, "PM2_HOME"), "PM2_HOME="+c.home)
+	}
+	res, err := c.runner.Run(ctx, Command{Path: c.bin, Args: args, Env: env})
+	name := "pm2 " + strings.Join(args, " ")
+	switch {
+	case errors.Is(err, exec.ErrNotFound) || errors.Is(err, fs.ErrNotExist):
+		return nil, fmt.Errorf("%s: %w (%s)", name, ErrNotInstalled, c.bin)
+	case err != nil:
+		return nil, fmt.Errorf("%s: %w", name, err)
+	case res.ExitCode == 127:
+		return nil, fmt.Errorf("%s: %w (%s exited 127: its interpreter is missing)", name, ErrNotInstalled, c.bin)
+	case res.ExitCode != 0:
+		return nil, &CommandError{Command: name, ExitCode: res.ExitCode, Message: pm2ErrorLine(res.Stderr, res.Stdout)}
+	}
+	return res.Stdout, nil
+}
+
+// CommandError is a pm2 command that exited with a non-zero status.
+// errors.Is matches ErrProcessNotFound when PM2 said so.
+type CommandError struct {
+	Command  string // "pm2 restart web"
+	ExitCode int
+	Message  string // PM2's "[PM2][ERROR]" line, colours removed, shortened
+}
+
+func (e *CommandError) Error() string {
+	s := fmt.Sprintf("%s: exit status %d", e.Command, e.ExitCode)
+	if e.Message != "" {
+		s += ": " + e.Message
+	}
+	return s
+}
+
+// Is reports ErrProcessNotFound for PM2's "not found" answers.
+func (e *CommandError) Is(target error) bool {
+	return target == ErrProcessNotFound && isNotFound(e.Message)
+}
+
+func isNotFound(msg string) bool {
+	m := strings.ToLower(msg)
+	return strings.Contains(m, "not found") || strings.Contains(m, "process id unknown") ||
+		strings.Contains(m, "process name not found")
+}
+
+var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+
+const maxMessage = 200
+
+// pm2ErrorLine returns the last "[PM2][ERROR]" line of the outputs, without
+// colours and shortened: only PM2's own error text is quoted, never the
+// rest of the output (which can hold a process's environment).
+func pm2ErrorLine(outputs ...[]byte) string {
+	for _, out := range outputs {
+		lines := strings.Split(ansi.ReplaceAllString(string(out), ""), "\n")
+		for i := len(lines) - 1; i >= 0; i-- {
+			l := strings.TrimSpace(lines[i])
+			if _, msg, ok := strings.Cut(l, "[PM2][ERROR]"); ok {
+				msg = strings.TrimSpace(msg)
+				if len(msg) > maxMessage {
+					msg = msg[:maxMessage] + "..."
+				}
+				return printable(msg)
+			}
+		}
+	}
+	return ""
+}
+
+// printable replaces control characters with spaces.
+func printable(s string) string {
+	return strings.Map(func(r rune) rune {
+		if r < ' ' || r == 0x7f {
+			return ' '
+		}
+		return r
+	}, s)
+}
+
+func withoutVar(env []string, name string) []string {
+	out := make([]string, 0, len(env)+1)
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, name+"=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}
