@@ -1,0 +1,180 @@
+package ghactions
+
+import (
+	"fmt"
+	"net/http"
+	"time"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// Option tunes NewClient, NewChecker, NewRecoverer or NewFilesChecker.
+// Each option says which constructors take it; giving a constructor an
+// option it does not take is an error, not a silent no-op.
+type Option struct {
+	name  string
+	apply func(*settings) error
+}
+
+type settings struct {
+	token      string
+	baseURL    string
+	httpClient *http.Client
+	clock      redundancy.Clock
+	stuckAfter time.Duration
+	rateFloor  float64
+	maxReruns  int
+	backupWF   string
+	enableMan  bool
+	lintIgnore []string
+}
+
+// The defaults a constructor uses for options not given.
+const (
+	DefaultStuckAfter = time.Hour // a run queued or in progress longer is stuck
+	DefaultRateFloor  = 0.10      // below this part of the core limit left: degraded
+	DefaultMaxReruns  = 2         // re-runs of failed jobs per run before the backup workflow
+	DefaultBaseURL    = "https://api.github.com/"
+	DefaultTimeout    = 30 * time.Second // of the default HTTP client
+)
+
+func defaults() settings {
+	return settings{
+		clock:      redundancy.RealClock{},
+		stuckAfter: DefaultStuckAfter,
+		rateFloor:  DefaultRateFloor,
+		maxReruns:  DefaultMaxReruns,
+		baseURL:    DefaultBaseURL,
+	}
+}
+
+// build applies opts for constructor ctor, which accepts the option names
+// in allowed.
+func build(ctor string, opts []Option, allowed ...string) (settings, error) {
+	s := defaults()
+	for _, o := range opts {
+		if o.apply == nil {
+			return s, fmt.Errorf("ghactions: %s: zero Option given", ctor)
+		}
+		ok := false
+		for _, a := range allowed {
+			ok = ok || a == o.name
+		}
+		if !ok {
+			return s, fmt.Errorf("ghactions: %s does not take option %s", ctor, o.name)
+		}
+		if err := o.apply(&s); err != nil {
+			return s, fmt.Errorf("ghactions: %s: %s: %w", ctor, o.name, err)
+		}
+	}
+	return s, nil
+}
+
+// WithToken sets the API token (NewClient). Without it NewClient reads
+// GITHUB_TOKEN. The token is sent only in the Authorization header; it is
+// never logged or put in a finding or error.
+func WithToken(token string) Option {
+	return Option{"WithToken", func(s *settings) error { s.token = token; return nil }}
+}
+
+// WithBaseURL points NewClient at another API root, such as GitHub
+// Enterprise ("https://ghe.example.com/api/v3/") or a ghtest.Server.
+func WithBaseURL(u string) Option {
+	return Option{"WithBaseURL", func(s *settings) error {
+		if u == "" {
+			return fmt.Errorf("base URL is empty")
+		}
+		s.baseURL = u
+		return nil
+	}}
+}
+
+// WithHTTPClient makes NewClient send through c's transport, keeping c's
+// timeout (default: http.DefaultTransport, DefaultTimeout).
+func WithHTTPClient(c *http.Client) Option {
+	return Option{"WithHTTPClient", func(s *settings) error {
+		if c == nil {
+			return fmt.Errorf("http client is nil")
+		}
+		s.httpClient = c
+		return nil
+	}}
+}
+
+// WithClock sets the clock (NewClient, NewChecker, NewFilesChecker): when
+// rate limits lift, how old a run is, the time in ".broken-<time>" names.
+func WithClock(c redundancy.Clock) Option {
+	return Option{"WithClock", func(s *settings) error {
+		if c == nil {
+			return fmt.Errorf("clock is nil")
+		}
+		s.clock = c
+		return nil
+	}}
+}
+
+// WithStuckAfter sets how long a run may stay queued or in progress before
+// it is stuck (NewChecker; default DefaultStuckAfter).
+func WithStuckAfter(d time.Duration) Option {
+	return Option{"WithStuckAfter", func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		s.stuckAfter = d
+		return nil
+	}}
+}
+
+// WithRateFloor sets the part of the core rate limit below which the check
+// is degraded (NewChecker; default DefaultRateFloor).
+func WithRateFloor(f float64) Option {
+	return Option{"WithRateFloor", func(s *settings) error {
+		if f < 0 || f >= 1 {
+			return fmt.Errorf("floor %g is outside [0, 1)", f)
+		}
+		s.rateFloor = f
+		return nil
+	}}
+}
+
+// WithMaxReruns sets how many times the failed jobs of one run are re-run
+// (judged by its run_attempt) before the backup workflow is dispatched
+// (NewRecoverer; default DefaultMaxReruns; 0: never re-run).
+func WithMaxReruns(n int) Option {
+	return Option{"WithMaxReruns", func(s *settings) error {
+		if n < 0 {
+			return fmt.Errorf("count %d is negative", n)
+		}
+		s.maxReruns = n
+		return nil
+	}}
+}
+
+// WithBackupWorkflow names a workflow (file name such as "backup.yml", or
+// its path) to dispatch on the branch once a failed run's re-runs are spent
+// (NewRecoverer; default none). It needs a workflow_dispatch trigger.
+func WithBackupWorkflow(file string) Option {
+	return Option{"WithBackupWorkflow", func(s *settings) error {
+		if file == "" {
+			return fmt.Errorf("workflow name is empty")
+		}
+		s.backupWF = file
+		return nil
+	}}
+}
+
+// WithEnableManuallyDisabled makes the recoverer enable workflows that a
+// person disabled (NewRecoverer). By default they are left alone and only
+// reported.
+func WithEnableManuallyDisabled(on bool) Option {
+	return Option{"WithEnableManuallyDisabled", func(s *settings) error { s.enableMan = on; return nil }}
+}
+
+// WithLintIgnore drops actionlint findings whose message matches one of the
+// regular expressions (NewFilesChecker).
+func WithLintIgnore(patterns ...string) Option {
+	return Option{"WithLintIgnore", func(s *settings) error {
+		s.lintIgnore = append(s.lintIgnore, patterns...)
+		return nil
+	}}
+}
