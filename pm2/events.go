@@ -24,6 +24,9 @@ import (
 	"time"
 )
 
+// pubSocketFile is the daemon's event socket in PM2_HOME.
+const pubSocketFile = "pub.sock"
+
 // EventKind is what happened. Process event kinds are PM2's own names
 // (data.event of its process:event topic); a kind PM2 adds later is passed
 // on as it comes.
@@ -114,7 +117,7 @@ func (n *Native) Events(ctx context.Context) (<-chan Event, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("pm2 events: %w", err)
 	}
-	if path := filepath.Join(n.home, "pub.sock"); len(path) > maxSocketPath {
+	if path := filepath.Join(n.home, pubSocketFile); len(path) > maxSocketPath {
 		return nil, fmt.Errorf("pm2 events: socket path %s is %d bytes, over the %d-byte limit of Unix sockets (use a shorter PM2_HOME)", path, len(path), maxSocketPath)
 	}
 	ch := make(chan Event, eventBuffer)
@@ -137,7 +140,7 @@ func (n *Native) follow(ctx context.Context, ch chan<- Event) {
 	down := false // an EventDisconnected was sent for the current outage
 	for {
 		dctx, cancel := context.WithTimeout(ctx, n.timeout)
-		conn, err := n.dial(dctx, "pub.sock")
+		conn, err := n.dial(dctx, pubSocketFile)
 		cancel()
 		if err != nil {
 			if ctx.Err() != nil {

@@ -93,7 +93,7 @@ func NewNative(opts NativeOptions) *Native {
 		idPrefix: "uras-" + strconv.Itoa(os.Getpid()) + ":",
 	}
 	if n.home == "" {
-		n.home = DefaultHome()
+		n.home = pm2Home()
 	}
 	if n.timeout <= 0 {
 		n.timeout = DefaultNativeTimeout
@@ -108,18 +108,6 @@ func NewNative(opts NativeOptions) *Native {
 		n.rmax = n.rmin
 	}
 	return n
-}
-
-// DefaultHome returns the PM2_HOME PM2 itself would use: $PM2_HOME, else
-// $HOME/.pm2 (or ".pm2" when no home directory is known).
-func DefaultHome() string {
-	if h := os.Getenv("PM2_HOME"); h != "" {
-		return h
-	}
-	if h, err := os.UserHomeDir(); err == nil {
-		return filepath.Join(h, ".pm2")
-	}
-	return ".pm2"
 }
 
 // Home returns the PM2_HOME this client talks to.
@@ -225,7 +213,7 @@ func (n *Native) Ping(ctx context.Context) (DaemonInfo, error) {
 		return DaemonInfo{}, fmt.Errorf("%w: pm2 rpc getVersion: result is not a string", ErrProtocol)
 	}
 	info := DaemonInfo{Version: version}
-	if b, err := os.ReadFile(filepath.Join(n.home, "pm2.pid")); err == nil {
+	if b, err := os.ReadFile(filepath.Join(n.home, PIDFile)); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
 			info.PID = pid
 		}
@@ -314,7 +302,7 @@ func (n *Native) call(ctx context.Context, method string, arg any) (json.RawMess
 	ctx, cancel := context.WithTimeout(ctx, n.timeout)
 	defer cancel()
 
-	conn, err := n.dial(ctx, "rpc.sock")
+	conn, err := n.dial(ctx, RPCSocketFile)
 	if err != nil {
 		return nil, fmt.Errorf("pm2 rpc %s: %w", method, err)
 	}
