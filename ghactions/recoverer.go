@@ -12,9 +12,17 @@ import (
 	"github.com/uras-dev/uras/redundancy"
 )
 
-// ErrBackupWorkflowNotFound is returned by Plan when the configured backup
-// workflow is not in the repository.
-var ErrBackupWorkflowNotFound = errors.New("backup workflow not found")
+// Errors Plan returns.
+var (
+	// ErrBackupWorkflowNotFound: the configured backup workflow is not in
+	// the repository.
+	ErrBackupWorkflowNotFound = errors.New("backup workflow not found")
+	// ErrRecoverySpent: a failed run's re-runs and backup dispatch are
+	// used up and nothing else could be planned. Returned as an error (not
+	// an empty plan) so the orchestrator counts the attempt and escalates
+	// once its budget is spent.
+	ErrRecoverySpent = errors.New("recovery options spent")
+)
 
 // Recoverer plans repairs for a Checker's findings:
 //
@@ -22,8 +30,9 @@ var ErrBackupWorkflowNotFound = errors.New("backup workflow not found")
 //     disabled_manually only with WithEnableManuallyDisabled(true);
 //   - a failed newest run: re-run its failed jobs while its run_attempt is
 //     at most WithMaxReruns; then dispatch the WithBackupWorkflow workflow on
-//     the branch, once per failed run; then nothing (an empty plan: the
-//     orchestrator's budget and escalation take over);
+//     the branch, once per failed run; then nothing: when the plan is
+//     otherwise empty, Plan returns an error wrapping ErrRecoverySpent, which
+//     the orchestrator counts as a failed attempt until it escalates;
 //   - a stuck run: cancel it (GitHub's 202, go-github's *AcceptedError, is
 //     success), then re-run it once GitHub reports it completed.
 //
@@ -63,6 +72,7 @@ func (r *Recoverer) Plan(_ context.Context, rep redundancy.Report) ([]redundancy
 		byPath[w.Path] = w
 	}
 	var plan []redundancy.Action
+	var spent []error
 	seen := map[string]bool{}
 	for _, f := range rep.Findings {
 		key := string(f.Problem) + "\x00" + f.Subject
@@ -82,9 +92,12 @@ func (r *Recoverer) Plan(_ context.Context, rep redundancy.Report) ([]redundancy
 				plan = append(plan, r.enable(w, f.Detail))
 			}
 		case ProblemRunFailed:
-			a, err := r.failed(obs, w, f.Detail)
+			a, isSpent, err := r.failed(obs, w, f.Detail)
 			if err != nil {
-				return plan, err
+				return nil, err
+			}
+			if isSpent {
+				spent = append(spent, fmt.Errorf("ghactions: %s: %s: %w", w.Path, f.Detail, ErrRecoverySpent))
 			}
 			plan = append(plan, a...)
 		case ProblemRunStuck:
@@ -92,6 +105,9 @@ func (r *Recoverer) Plan(_ context.Context, rep redundancy.Report) ([]redundancy
 				plan = append(plan, r.cancel(w, run), r.rerun(w, run))
 			}
 		}
+	}
+	if len(plan) == 0 && len(spent) > 0 {
+		return nil, errors.Join(spent...)
 	}
 	return plan, nil
 }
@@ -109,10 +125,10 @@ func (r *Recoverer) enable(w WorkflowInfo, reason string) redundancy.Action {
 	}
 }
 
-func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string) ([]redundancy.Action, error) {
+func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string) (actions []redundancy.Action, spent bool, err error) {
 	run := w.Newest
 	if run == nil || run.Status != RunCompleted {
-		return nil, nil
+		return nil, false, nil
 	}
 	repo := r.c.repo
 	if run.Attempt <= r.s.maxReruns {
@@ -125,16 +141,16 @@ func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string) ([]re
 				}
 				return nil
 			},
-		}}, nil
+		}}, false, nil
 	}
 	if r.s.backupWF == "" {
-		return nil, nil
+		return nil, true, nil
 	}
 	r.mu.Lock()
 	done := r.dispatched[run.ID]
 	r.mu.Unlock()
 	if done {
-		return nil, nil
+		return nil, true, nil
 	}
 	var backup *WorkflowInfo
 	for i := range obs.Workflows {
@@ -144,7 +160,7 @@ func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string) ([]re
 		}
 	}
 	if backup == nil {
-		return nil, fmt.Errorf("ghactions: %w: %q in %s/%s", ErrBackupWorkflowNotFound, r.s.backupWF, repo.Owner, repo.Name)
+		return nil, false, fmt.Errorf("ghactions: %w: %q in %s/%s", ErrBackupWorkflowNotFound, r.s.backupWF, repo.Owner, repo.Name)
 	}
 	return []redundancy.Action{{
 		Verb: VerbDispatchWorkflow, Subject: backup.Path,
@@ -160,7 +176,7 @@ func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string) ([]re
 			r.mu.Unlock()
 			return nil
 		},
-	}}, nil
+	}}, false, nil
 }
 
 func (r *Recoverer) cancel(w WorkflowInfo, run RunInfo) redundancy.Action {

@@ -1,0 +1,393 @@
+package ghactions_test
+
+import (
+	"context"
+	"errors"
+	"net/http"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uras-dev/uras/ghactions"
+	"github.com/uras-dev/uras/ghactions/ghtest"
+	"github.com/uras-dev/uras/redundancy"
+)
+
+func TestHealthyRepoSteadyStateIsFree(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, f := range []string{"ci.yml", "deploy.yml", "nightly.yml"} {
+		e.workflow(f, ghtest.ConclusionSuccess)
+	}
+	o, rec := e.orchestrate(e.checker(), nil, testPolicy())
+
+	st := e.tick(o, 0)
+	require.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
+	first := e.takeCalls()
+	require.Len(t, first, 4, "1 workflow list + 3 run lists")
+	for _, c := range first {
+		assert.True(t, c.Authorized, "token sent on %s", c)
+		assert.True(t, c.Charged, "first cycle pays for %s", c)
+	}
+	used := e.srv.RateLimit().Used
+
+	st = e.tick(o, time.Minute)
+	require.Equal(t, redundancy.StatusHealthy, st.Report.Status)
+	second := e.takeCalls()
+	require.Len(t, second, 4)
+	for _, c := range second {
+		assert.Equal(t, http.StatusNotModified, c.Status, "%s", c)
+		assert.True(t, c.Conditional)
+		assert.False(t, c.Charged)
+	}
+	assert.Equal(t, used, e.srv.RateLimit().Used, "a steady cycle costs no rate limit")
+	stats := e.client.Stats()
+	assert.Equal(t, 4, stats.NotModified)
+	assert.Equal(t, 4, stats.Charged)
+	assert.Empty(t, rec.Kinds("gh")[1:], "no events after the first status change")
+}
+
+func TestChangeAfterCacheIsSeen(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, runID := e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	o, _ := e.orchestrate(e.checker(), nil, testPolicy())
+	require.Equal(t, redundancy.StatusHealthy, e.tick(o, 0).Report.Status)
+	require.Equal(t, redundancy.StatusHealthy, e.tick(o, time.Minute).Report.Status)
+
+	e.srv.UpdateRun(runID, func(r *ghtest.Run) { r.Conclusion = ghtest.ConclusionFailure })
+	st := e.tick(o, time.Minute)
+	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
+	assert.Equal(t, []redundancy.Problem{ghactions.ProblemRunFailed}, problems(st.Report))
+}
+
+func TestDisabledWorkflowIsEnabled(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wf, _ := e.workflow("nightly.yml", ghtest.ConclusionSuccess)
+	e.srv.SetWorkflowState(wf, ghtest.StateDisabledInactivity)
+	c := e.checker()
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	o, rec := e.orchestrate(c, r, testPolicy())
+
+	st := e.tick(o, 0)
+	require.Equal(t, []redundancy.Problem{ghactions.ProblemWorkflowDisabled}, problems(st.Report))
+	assert.Contains(t, st.Report.Findings[0].Detail, "60 days")
+	require.Len(t, st.History, 1)
+	assert.Equal(t, ghactions.VerbEnableWorkflow, st.History[0].Verb)
+	assert.True(t, st.History[0].OK(), st.History[0].Error)
+	got, _ := e.srv.Workflow(wf)
+	assert.Equal(t, ghtest.StateActive, got.State)
+	assert.Equal(t, 1, countCalls(e.takeCalls(), http.MethodPut, "/enable"))
+	assert.Contains(t, rec.Kinds("gh"), redundancy.EventRecoverySucceeded)
+
+	st = e.tick(o, time.Minute)
+	assert.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
+}
+
+func TestManuallyDisabledWorkflowIsLeftAloneByDefault(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		opts   []ghactions.Option
+		enable bool
+	}{
+		{"default", nil, false},
+		{"opted in", []ghactions.Option{ghactions.WithEnableManuallyDisabled(true)}, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			wf, _ := e.workflow("ci.yml", ghtest.ConclusionSuccess)
+			e.srv.SetWorkflowState(wf, ghtest.StateDisabledManually)
+			c := e.checker()
+			r, err := ghactions.NewRecoverer(c, tc.opts...)
+			require.NoError(t, err)
+			o, _ := e.orchestrate(c, r, testPolicy())
+
+			st := e.tick(o, 0)
+			require.Equal(t, []redundancy.Problem{ghactions.ProblemWorkflowDisabledManually}, problems(st.Report))
+			assert.Equal(t, redundancy.StatusDegraded, st.Report.Status)
+			got, _ := e.srv.Workflow(wf)
+			want := ghtest.StateDisabledManually
+			if tc.enable {
+				want = ghtest.StateActive
+			}
+			assert.Equal(t, want, got.State)
+			assert.Equal(t, map[bool]int{true: 1, false: 0}[tc.enable], countCalls(e.takeCalls(), http.MethodPut, "/enable"))
+		})
+	}
+}
+
+func TestFailedRunRerunsThenBackupThenEscalates(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, runID := e.workflow("ci.yml", ghtest.ConclusionFailure)
+	backupID, _ := e.workflow("backup.yml", "")
+	e.repo.Workflows = []string{"ci.yml"}
+	c := e.checker()
+	r, err := ghactions.NewRecoverer(c, ghactions.WithMaxReruns(2), ghactions.WithBackupWorkflow("backup.yml"))
+	require.NoError(t, err)
+	p := testPolicy()
+	p.Budget.Max = 4
+	o, rec := e.orchestrate(c, r, p)
+
+	lastVerb := func(st redundancy.TargetState) string {
+		require.NotEmpty(t, st.History)
+		return st.History[len(st.History)-1].Verb
+	}
+	// Attempt 1 and 2: re-run failed jobs (run_attempt 1, then 2).
+	for attempt := 1; attempt <= 2; attempt++ {
+		st := e.tick(o, time.Minute)
+		require.Equal(t, []redundancy.Problem{ghactions.ProblemRunFailed}, problems(st.Report))
+		require.Equal(t, ghactions.VerbRerunFailedJobs, lastVerb(st))
+		run, _ := e.srv.Run(runID)
+		require.Equal(t, attempt+1, run.Attempt)
+		require.Equal(t, ghtest.RunQueued, run.Status)
+
+		// While the re-run is queued, nothing is judged.
+		st = e.tick(o, time.Minute)
+		require.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
+		e.srv.CompleteRun(runID, ghtest.ConclusionFailure)
+	}
+	// Attempt 3: run_attempt 3 > 2 re-runs: dispatch the backup on the branch.
+	st := e.tick(o, time.Minute)
+	require.Equal(t, ghactions.VerbDispatchWorkflow, lastVerb(st))
+	calls := e.takeCalls()
+	require.Equal(t, 2, countCalls(calls, http.MethodPost, "/rerun-failed-jobs"))
+	require.Equal(t, 1, countCalls(calls, http.MethodPost, "/dispatches"))
+	var dispatched []ghtest.Run
+	for _, run := range e.srv.Runs(owner, name) {
+		if run.WorkflowID == backupID {
+			dispatched = append(dispatched, run)
+		}
+	}
+	require.Len(t, dispatched, 1)
+	assert.Equal(t, "workflow_dispatch", dispatched[0].Event)
+	assert.Equal(t, branch, dispatched[0].Branch)
+
+	// Attempt 4: nothing left; the plan fails with ErrRecoverySpent.
+	st = e.tick(o, time.Minute)
+	require.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
+	failed := rec.Events()
+	last := failed[len(failed)-1]
+	require.Equal(t, redundancy.EventRecoveryFailed, last.Kind)
+	require.ErrorIs(t, last.Err, ghactions.ErrRecoverySpent)
+
+	// Budget of 4 spent: escalated, and no further calls but the checks.
+	st = e.tick(o, time.Minute)
+	assert.True(t, st.Escalated)
+	assert.Contains(t, rec.Kinds("gh"), redundancy.EventEscalated)
+	calls = e.takeCalls()
+	assert.Zero(t, countCalls(calls, http.MethodPost, ""), "no actions once escalated: %v", calls)
+}
+
+func TestStuckRunIsCancelledAndRerun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wf, _ := e.workflow("ci.yml", "")
+	runID := e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf, Branch: branch, Status: ghtest.RunInProgress, StartedAt: start.Add(-3 * time.Hour)})
+	c := e.checker(ghactions.WithStuckAfter(time.Hour))
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	o, _ := e.orchestrate(c, r, testPolicy())
+
+	st := e.tick(o, 0)
+	require.Equal(t, []redundancy.Problem{ghactions.ProblemRunStuck}, problems(st.Report))
+	require.Len(t, st.History, 2)
+	assert.Equal(t, ghactions.VerbCancelRun, st.History[0].Verb)
+	assert.True(t, st.History[0].OK(), "202 Accepted is success: %s", st.History[0].Error)
+	assert.Equal(t, ghactions.VerbRerunWorkflow, st.History[1].Verb)
+	assert.True(t, st.History[1].OK(), st.History[1].Error)
+
+	calls := e.takeCalls()
+	var statuses []int
+	for _, c := range calls {
+		if c.Method == http.MethodPost {
+			statuses = append(statuses, c.Status)
+		}
+	}
+	assert.Equal(t, []int{http.StatusAccepted, http.StatusCreated}, statuses)
+	run, _ := e.srv.Run(runID)
+	assert.Equal(t, 2, run.Attempt)
+	assert.Equal(t, ghtest.RunQueued, run.Status)
+}
+
+func TestRateLimitExhaustedStopsCallsUntilReset(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.workflow("ci.yml", ghtest.ConclusionFailure)
+	c := e.checker()
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	o, rec := e.orchestrate(c, r, testPolicy())
+	reset := start.Add(10 * time.Minute)
+	e.srv.ExhaustRateLimit(reset)
+
+	st := e.tick(o, 0)
+	require.Equal(t, redundancy.StatusUnknown, st.Report.Status)
+	require.ErrorIs(t, st.Report.Err, ghactions.ErrRateLimited)
+	var rle *ghactions.RateLimitError
+	require.ErrorAs(t, st.Report.Err, &rle)
+	assert.Equal(t, reset.Unix(), rle.Until.Unix())
+	assert.Equal(t, []redundancy.Problem{ghactions.ProblemRateLimited}, problems(st.Report))
+	require.Len(t, e.takeCalls(), 1, "the first call learns the limit is spent")
+
+	for range 3 { // before the reset: no call at all
+		st = e.tick(o, 2*time.Minute)
+		require.Equal(t, redundancy.StatusUnknown, st.Report.Status)
+		require.ErrorIs(t, st.Report.Err, ghactions.ErrRateLimited)
+	}
+	assert.Empty(t, e.takeCalls())
+	assert.Equal(t, 3, e.client.Stats().Blocked)
+	assert.NotContains(t, rec.Kinds("gh"), redundancy.EventRecoveryStarted, "unknown never recovers")
+
+	st = e.tick(o, 5*time.Minute) // past the reset
+	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
+	assert.NotEmpty(t, e.takeCalls())
+}
+
+func TestLowRateLimitIsDegraded(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	e.srv.SetRate(ghtest.Rate{Limit: 5000, Remaining: 300, Used: 4700, Reset: start.Add(time.Hour)})
+	st := e.checker().Check(context.Background())
+	assert.Equal(t, redundancy.StatusDegraded, st.Status)
+	assert.Equal(t, []redundancy.Problem{ghactions.ProblemRateLimitLow}, problems(st))
+}
+
+func TestSecondaryRateLimitBacksOff(t *testing.T) {
+	t.Parallel()
+	for _, status := range []int{http.StatusForbidden, http.StatusTooManyRequests} {
+		t.Run(http.StatusText(status), func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.workflow("ci.yml", ghtest.ConclusionSuccess)
+			o, _ := e.orchestrate(e.checker(), nil, testPolicy())
+			e.srv.Inject(ghtest.Fault{Kind: ghtest.FaultSecondaryLimit, Status: status, RetryAfter: 3 * time.Minute, Times: 1})
+
+			st := e.tick(o, 0)
+			require.Equal(t, redundancy.StatusUnknown, st.Report.Status)
+			var rle *ghactions.RateLimitError
+			require.ErrorAs(t, st.Report.Err, &rle)
+			assert.True(t, rle.Secondary)
+			assert.Contains(t, rle.Message, "secondary rate limit")
+			require.Len(t, e.takeCalls(), 1)
+
+			st = e.tick(o, time.Minute) // Retry-After not over
+			require.ErrorIs(t, st.Report.Err, ghactions.ErrRateLimited)
+			assert.Empty(t, e.takeCalls())
+
+			st = e.tick(o, 3*time.Minute)
+			assert.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
+		})
+	}
+}
+
+func TestAPIFailuresAreUnknownNotRecovered(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name  string
+		fault ghtest.Fault
+		want  func(t *testing.T, err error)
+	}{
+		{"500", ghtest.Fault{Kind: ghtest.FaultStatus, Status: 500}, func(t *testing.T, err error) {
+			assert.Contains(t, err.Error(), "500")
+			assert.Contains(t, err.Error(), "list workflows of octo/app")
+		}},
+		{"502 on runs", ghtest.Fault{Kind: ghtest.FaultStatus, Status: 502, PathContains: "/runs"}, func(t *testing.T, err error) {
+			assert.Contains(t, err.Error(), "list runs of .github/workflows/ci.yml")
+		}},
+		{"timeout", ghtest.Fault{Kind: ghtest.FaultHang}, func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, context.DeadlineExceeded)
+		}},
+		{"malformed JSON", ghtest.Fault{Kind: ghtest.FaultMalformedJSON}, func(t *testing.T, err error) {
+			assert.ErrorIs(t, err, ghactions.ErrMalformedResponse)
+			assert.Contains(t, err.Error(), "malformed JSON")
+			assert.Contains(t, err.Error(), "list workflows of octo/app")
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.workflow("ci.yml", ghtest.ConclusionFailure)
+			c := e.checker()
+			r, err := ghactions.NewRecoverer(c)
+			require.NoError(t, err)
+			p := testPolicy()
+			p.Timeout = 300 * time.Millisecond
+			o, rec := e.orchestrate(c, r, p)
+			e.srv.Inject(tc.fault)
+
+			for range 2 {
+				st := e.tick(o, time.Minute)
+				require.Equal(t, redundancy.StatusUnknown, st.Report.Status)
+				require.Error(t, st.Report.Err)
+				tc.want(t, st.Report.Err)
+				assert.Empty(t, st.History)
+			}
+			assert.NotContains(t, rec.Kinds("gh"), redundancy.EventRecoveryStarted)
+			assert.Zero(t, countCalls(e.takeCalls(), http.MethodPost, ""))
+
+			e.srv.ClearFaults()
+			st := e.tick(o, time.Minute)
+			assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status, "back to judging once GitHub answers")
+		})
+	}
+}
+
+func TestMissingConfiguredWorkflow(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	e.repo.Workflows = []string{"ci.yml", "release.yml"}
+	rep := e.checker().Check(context.Background())
+	assert.Equal(t, redundancy.StatusUnhealthy, rep.Status)
+	assert.Equal(t, []redundancy.Problem{ghactions.ProblemWorkflowNotFound}, problems(rep))
+	assert.Equal(t, "release.yml", rep.Findings[0].Subject)
+}
+
+func TestConclusionsJudged(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		conclusion string
+		status     redundancy.Status
+		problem    redundancy.Problem
+	}{
+		{ghtest.ConclusionSuccess, redundancy.StatusHealthy, ""},
+		{"skipped", redundancy.StatusHealthy, ""},
+		{ghtest.ConclusionFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghtest.ConclusionTimedOut, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghtest.ConclusionStartupFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghtest.ConclusionCancelled, redundancy.StatusDegraded, ghactions.ProblemRunCancelled},
+		{ghtest.ConclusionActionRequired, redundancy.StatusDegraded, ghactions.ProblemRunActionRequired},
+	} {
+		t.Run(tc.conclusion, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.workflow("ci.yml", tc.conclusion)
+			rep := e.checker().Check(context.Background())
+			assert.Equal(t, tc.status, rep.Status, rep.Summary)
+			if tc.problem != "" {
+				assert.Equal(t, []redundancy.Problem{tc.problem}, problems(rep))
+			} else {
+				assert.Empty(t, rep.Findings)
+			}
+		})
+	}
+}
+
+func TestRecovererIgnoresErrorReports(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	c := e.checker()
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	plan, err := r.Plan(context.Background(), redundancy.ErrorReport(errors.New("boom")))
+	require.NoError(t, err)
+	assert.Empty(t, plan)
+}
