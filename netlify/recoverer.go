@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-	"sync"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -24,8 +23,10 @@ var ErrRebuildLimit = errors.New("netlify: rebuild limit reached")
 //   - a missing, invalid or stale manifest, or a function missing from or
 //     unlisted in it: regenerate the manifest (VerbRegenerateManifest);
 //   - a failed newest deploy: a rebuild (VerbRebuild) through BuildHookURL
-//     if set, else the builds API; at most MaxRebuilds in a row, counted
-//     until a report without a failed deploy;
+//     if set, else the builds API; at most MaxRebuilds in a row: the count
+//     is read from the API (the failed production deploys since the last
+//     one that was not), so it survives restarts and resets by itself once
+//     a build succeeds;
 //   - endpoints down: restore the newest ready production deploy created
 //     before the last ready one (VerbRestoreDeploy), then probe again
 //     (VerbVerifyEndpoints). Never a deploy that is not ready, and never
@@ -56,9 +57,6 @@ type Recoverer struct {
 	Probes *ProbeChecker
 	// Clock stamps regenerated manifests. Default redundancy.RealClock.
 	Clock redundancy.Clock
-
-	mu       sync.Mutex
-	rebuilds int
 }
 
 var _ redundancy.Recoverer = (*Recoverer)(nil)
@@ -89,16 +87,12 @@ func (r *Recoverer) Plan(ctx context.Context, rep redundancy.Report) ([]redundan
 	}
 
 	if f, ok := finding(rep, ProblemDeployFailed); ok {
-		a, err := r.rebuild(f)
+		a, err := r.rebuild(ctx, f)
 		if err != nil {
 			errs = append(errs, err)
 		} else {
 			acts = append(acts, a)
 		}
-	} else {
-		r.mu.Lock()
-		r.rebuilds = 0
-		r.mu.Unlock()
 	}
 
 	if rep.Has(ProblemEndpointDown) {
@@ -115,12 +109,24 @@ func (r *Recoverer) Plan(ctx context.Context, rep redundancy.Report) ([]redundan
 	return acts, nil
 }
 
-// Rebuilds returns how many rebuilds ran since the last report without a
-// failed deploy.
-func (r *Recoverer) Rebuilds() int {
-	r.mu.Lock()
-	defer r.mu.Unlock()
-	return r.rebuilds
+// FailedStreak counts the failed production deploys at the head of the
+// site's deploy list (newest first), stopping at the first that did not
+// fail; it looks at most limit+1 deploys.
+func FailedStreak(ctx context.Context, c Client, siteID string, limit int) (int, error) {
+	prod := true
+	ds, err := c.ListDeploys(ctx, siteID, ListDeploysOptions{Production: &prod, PerPage: limit + 1})
+	if err != nil {
+		return 0, fmt.Errorf("count failed deploys: %w", err)
+	}
+	SortNewestFirst(ds)
+	n := 0
+	for _, d := range ds {
+		if !d.State.Failed() {
+			break
+		}
+		n++
+	}
+	return n, nil
 }
 
 func finding(rep redundancy.Report, p redundancy.Problem) (redundancy.Finding, bool) {
@@ -167,19 +173,24 @@ func (r *Recoverer) regenerate(rep redundancy.Report) redundancy.Action {
 	}
 }
 
-func (r *Recoverer) rebuild(f redundancy.Finding) (redundancy.Action, error) {
-	max := r.MaxRebuilds
-	if max == 0 {
-		max = DefaultMaxRebuilds
+func (r *Recoverer) rebuild(ctx context.Context, f redundancy.Finding) (redundancy.Action, error) {
+	limit := r.MaxRebuilds
+	if limit == 0 {
+		limit = DefaultMaxRebuilds
 	}
-	r.mu.Lock()
-	n := r.rebuilds
-	r.mu.Unlock()
-	if max < 0 || n >= max {
-		return redundancy.Action{}, fmt.Errorf("%w: deploy %s failed after %d rebuild(s)", ErrRebuildLimit, f.Subject, n)
+	if limit < 0 {
+		return redundancy.Action{}, fmt.Errorf("%w: rebuilds are off (MaxRebuilds < 0)", ErrRebuildLimit)
 	}
-	if r.Client == nil && r.BuildHookURL == "" {
-		return redundancy.Action{}, fmt.Errorf("netlify rebuild: %w: no Client and no BuildHookURL", ErrInvalidArgument)
+	if r.Client == nil || r.SiteID == "" {
+		return redundancy.Action{}, fmt.Errorf("netlify rebuild: %w: Client and SiteID are required", ErrInvalidArgument)
+	}
+	streak, err := FailedStreak(ctx, r.Client, r.SiteID, limit)
+	if err != nil {
+		return redundancy.Action{}, fmt.Errorf("netlify rebuild: %w", err)
+	}
+	n := max(streak-1, 0) // rebuilds so far: the first failure was not one
+	if n >= limit {
+		return redundancy.Action{}, fmt.Errorf("%w: deploy %s is the %d%s failed deploy in a row (%d rebuild(s) allowed)", ErrRebuildLimit, f.Subject, streak, ordinal(streak), limit)
 	}
 	how := "builds API"
 	if r.BuildHookURL != "" {
@@ -188,24 +199,17 @@ func (r *Recoverer) rebuild(f redundancy.Finding) (redundancy.Action, error) {
 	return redundancy.Action{
 		Verb:    VerbRebuild,
 		Subject: f.Subject,
-		Reason:  fmt.Sprintf("rebuild %d of %d via %s: %s", n+1, max, how, f.Detail),
+		Reason:  fmt.Sprintf("rebuild %d of %d via %s: %s", n+1, limit, how, f.Detail),
 		Do: func(ctx context.Context) error {
 			var err error
 			if r.BuildHookURL != "" {
-				hc := r.Client
-				if hc == nil {
-					hc = NewAPIClient()
-				}
-				err = hc.TriggerBuildHook(ctx, r.BuildHookURL, BuildHookOptions{Title: "uras: rebuild after failed deploy " + f.Subject, ClearCache: r.ClearCache})
+				err = r.Client.TriggerBuildHook(ctx, r.BuildHookURL, BuildHookOptions{Title: "uras: rebuild after failed deploy " + f.Subject, ClearCache: r.ClearCache})
 			} else {
 				_, err = r.Client.CreateBuild(ctx, r.SiteID, CreateBuildOptions{ClearCache: r.ClearCache})
 			}
 			if err != nil {
 				return fmt.Errorf("rebuild after deploy %s: %w", f.Subject, err)
 			}
-			r.mu.Lock()
-			r.rebuilds++
-			r.mu.Unlock()
 			return nil
 		},
 	}, nil
@@ -304,4 +308,19 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 		})
 	}
 	return acts, nil
+}
+
+func ordinal(n int) string {
+	if n%100 >= 11 && n%100 <= 13 {
+		return "th"
+	}
+	switch n % 10 {
+	case 1:
+		return "st"
+	case 2:
+		return "nd"
+	case 3:
+		return "rd"
+	}
+	return "th"
 }
