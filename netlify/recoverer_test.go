@@ -1,0 +1,126 @@
+package netlify_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uras-dev/uras/netlify"
+	"github.com/uras-dev/uras/netlify/netlifytest"
+	"github.com/uras-dev/uras/redundancy"
+)
+
+func TestRestoreCandidate(t *testing.T) {
+	t.Parallel()
+	type dep struct {
+		id      string
+		state   netlify.DeployState
+		context string
+		publish bool
+	}
+	tests := []struct {
+		name    string
+		deploys []dep // oldest first
+		want    string
+		wantErr string
+	}{
+		{"previous ready", []dep{{"a", "", "", false}, {"b", "", "", true}}, "a", ""},
+		{"skips failed and in-progress", []dep{
+			{"a", "", "", false}, {"x", netlify.DeployError, "", false}, {"y", netlify.DeployBuilding, "", false},
+			{"z", "quantum", "", false}, {"b", "", "", true},
+		}, "a", ""},
+		{"skips previews", []dep{{"a", "", "", false}, {"p", "", "deploy-preview", false}, {"b", "", "", true}}, "a", ""},
+		{"newest of the earlier ones", []dep{{"a", "", "", false}, {"b", "", "", false}, {"c", "", "", true}}, "b", ""},
+		{"a failed deploy newer than the published one does not matter",
+			[]dep{{"a", "", "", false}, {"b", "", "", true}, {"x", netlify.DeployError, "", false}}, "a", ""},
+		{"only one ready", []dep{{"x", netlify.DeployError, "", false}, {"b", "", "", true}}, "", "1 ready production deploy"},
+		{"already restored", []dep{{"a", "", "", false}, {"b", "", "", true}, {"c", "", "", false}}, "", "already restored"},
+		{"nothing published", []dep{{"a", "", "", false}, {"b", "", "", false}}, "", "nothing is published"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			srv, site := newSite(t)
+			for i, d := range tt.deploys {
+				srv.AddDeploy(site, netlify.Deploy{ID: d.id, State: d.state, Context: d.context, CreatedAt: t0.Add(time.Duration(i) * time.Hour)}, d.publish)
+			}
+			got, err := netlify.RestoreCandidate(context.Background(), srv.Client(), site)
+			if tt.wantErr != "" {
+				require.ErrorIs(t, err, netlify.ErrNoRestoreCandidate)
+				assert.Contains(t, err.Error(), tt.wantErr)
+				return
+			}
+			require.NoError(t, err)
+			assert.Equal(t, tt.want, got.ID)
+			assert.Equal(t, netlify.DeployReady, got.State)
+		})
+	}
+
+	t.Run("a filter the API ignores cannot smuggle in a non-ready deploy", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		srv.AddDeploy(site, netlify.Deploy{ID: "b", CreatedAt: t0.Add(time.Hour)}, true)
+		// The API answers the state=ready list with a failed deploy in it.
+		srv.FailNext("GET", "/sites/"+site+"/deploys", netlifytest.Response{Status: 200, Body: `[` +
+			`{"id":"b","state":"ready","context":"production","created_at":"2026-03-01T13:00:00Z"},` +
+			`{"id":"x","state":"error","context":"production","created_at":"2026-03-01T12:30:00Z"}]`})
+		_, err := netlify.RestoreCandidate(context.Background(), srv.Client(), site)
+		require.ErrorIs(t, err, netlify.ErrNoRestoreCandidate)
+	})
+}
+
+func TestRecovererPlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	failed := redundancy.NewReport("x", redundancy.Finding{Subject: "d2", Problem: netlify.ProblemDeployFailed, Status: redundancy.StatusUnhealthy})
+
+	t.Run("an error report plans nothing", func(t *testing.T) {
+		t.Parallel()
+		rep := failed
+		rep.Err = context.DeadlineExceeded
+		acts, err := (&netlify.Recoverer{FunctionsDir: "x"}).Plan(ctx, rep)
+		require.NoError(t, err)
+		assert.Empty(t, acts)
+	})
+	t.Run("healthy plans nothing", func(t *testing.T) {
+		t.Parallel()
+		acts, err := (&netlify.Recoverer{FunctionsDir: "x"}).Plan(ctx, redundancy.NewReport("ok"))
+		require.NoError(t, err)
+		assert.Empty(t, acts)
+	})
+	t.Run("rebuilds off", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		_, err := (&netlify.Recoverer{Client: srv.Client(), SiteID: site, MaxRebuilds: -1}).Plan(ctx, failed)
+		require.ErrorIs(t, err, netlify.ErrRebuildLimit)
+	})
+	t.Run("rebuild without a client", func(t *testing.T) {
+		t.Parallel()
+		_, err := (&netlify.Recoverer{}).Plan(ctx, failed)
+		require.ErrorIs(t, err, netlify.ErrInvalidArgument)
+	})
+	t.Run("a plan error is dropped when other actions remain", func(t *testing.T) {
+		t.Parallel()
+		rep := redundancy.NewReport("x", append(failed.Findings,
+			redundancy.Finding{Subject: "m", Problem: netlify.ProblemManifestMissing, Status: redundancy.StatusUnhealthy})...)
+		acts, err := (&netlify.Recoverer{FunctionsDir: "fns", MaxRebuilds: -1}).Plan(ctx, rep)
+		require.NoError(t, err)
+		require.Len(t, acts, 1)
+		assert.Equal(t, netlify.VerbRegenerateManifest, acts[0].Verb)
+	})
+	t.Run("the hook URL never shows", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		srv.AddDeploy(site, netlify.Deploy{ID: "d2", State: netlify.DeployError}, false)
+		hook := srv.BuildHookURL(site)
+		acts, err := (&netlify.Recoverer{Client: srv.Client(), SiteID: site, BuildHookURL: hook}).Plan(ctx, failed)
+		require.NoError(t, err)
+		require.Len(t, acts, 1)
+		assert.NotContains(t, acts[0].Reason, hook)
+		assert.NotContains(t, acts[0].Subject, hook)
+		assert.Contains(t, acts[0].Reason, "rebuild 1 of 3 via build hook")
+	})
+}
