@@ -94,3 +94,6 @@ func project(t *testing.T, mt time.Time) (fnDir, manifest string) {
 	writeFile(t, fnDir, "README.md", "# functions", mt)
 	return fnDir, filepath.Join(root, ".netlify", "functions", "manifest.json")
 }
+
+// timeNowPlusHour is a manifest stamp safely after files written now.
+func timeNowPlusHour() time.Time { return time.Now().Add(time.Hour) }
