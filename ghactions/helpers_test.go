@@ -32,14 +32,14 @@ const (
 
 // env is one fake GitHub with one repository and a client on a fake clock.
 type env struct {
-	t      *testing.T
+	t      testing.TB
 	clock  *redundancytest.FakeClock
 	srv    *ghtest.Server
 	client *ghactions.Client
 	repo   ghactions.Repo
 }
 
-func newEnv(t *testing.T) *env {
+func newEnv(t testing.TB) *env {
 	t.Helper()
 	clock := redundancytest.NewFakeClock(start)
 	srv := ghtest.NewServer(ghtest.WithClock(clock))
@@ -131,7 +131,7 @@ func problems(r redundancy.Report) []redundancy.Problem {
 	return ps
 }
 
-func assertNoToken(t *testing.T, r redundancy.Report) {
+func assertNoToken(t testing.TB, r redundancy.Report) {
 	t.Helper()
 	require.NotContains(t, r.Summary, testToken)
 	if r.Err != nil {
