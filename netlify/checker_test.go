@@ -36,7 +36,9 @@ func TestManifestChecker(t *testing.T) {
 		{"clean", func(t *testing.T, fnDir, mp string) {}, redundancy.StatusHealthy, map[string]redundancy.Problem{}},
 		{"missing", func(t *testing.T, fnDir, mp string) { require.NoError(t, os.Remove(mp)) },
 			redundancy.StatusUnhealthy, map[string]redundancy.Problem{"$m": netlify.ProblemManifestMissing}},
-		{"unparsable", func(t *testing.T, fnDir, mp string) { require.NoError(t, os.WriteFile(mp, []byte(`{"functions":`), 0o644)) },
+		{"unparsable", func(t *testing.T, fnDir, mp string) {
+			require.NoError(t, os.WriteFile(mp, []byte(`{"functions":`), 0o644))
+		},
 			redundancy.StatusUnhealthy, map[string]redundancy.Problem{"$m": netlify.ProblemManifestInvalid}},
 		{"declared function absent", func(t *testing.T, fnDir, mp string) { require.NoError(t, os.Remove(filepath.Join(fnDir, "hello.mts"))) },
 			redundancy.StatusUnhealthy, map[string]redundancy.Problem{"hello": netlify.ProblemFunctionMissing}},

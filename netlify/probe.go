@@ -245,22 +245,37 @@ func probeErr(ctx context.Context, ep Endpoint, err error) error {
 	return err
 }
 
+// shown is what findings name an endpoint by: its path, or for an endpoint
+// with its own URL, that URL without user info, query or fragment (they may
+// hold credentials).
+func (ep Endpoint) shown() string {
+	if ep.URL == "" {
+		return ep.Path
+	}
+	u, err := url.Parse(ep.URL)
+	if err != nil {
+		return "(endpoint URL)"
+	}
+	return u.Scheme + "://" + u.Host + u.Path
+}
+
 // judge turns a result into a finding, or false when the endpoint is well.
 func (c *ProbeChecker) judge(r ProbeResult) (redundancy.Finding, bool) {
 	ep := r.Endpoint
+	where := ep.shown()
 	down := func(detail string) (redundancy.Finding, bool) {
 		return redundancy.Finding{Subject: ep.Name, Problem: ProblemEndpointDown, Status: redundancy.StatusUnhealthy, Detail: detail}, true
 	}
 	switch {
 	case r.Err != nil && r.Status == 0:
-		return down(fmt.Sprintf("%s %s: %v", ep.Method, ep.Path, r.Err))
+		return down(fmt.Sprintf("%s %s: %v", ep.Method, where, r.Err))
 	case r.Status != ep.ExpectStatus:
-		return down(fmt.Sprintf("%s %s: status %d, want %d", ep.Method, ep.Path, r.Status, ep.ExpectStatus))
+		return down(fmt.Sprintf("%s %s: status %d, want %d", ep.Method, where, r.Status, ep.ExpectStatus))
 	case r.Err != nil:
-		return down(fmt.Sprintf("%s %s: %v", ep.Method, ep.Path, r.Err))
+		return down(fmt.Sprintf("%s %s: %v", ep.Method, where, r.Err))
 	case r.Latency > ep.SlowAfter:
 		return redundancy.Finding{Subject: ep.Name, Problem: ProblemEndpointSlow, Status: redundancy.StatusDegraded,
-			Detail: fmt.Sprintf("%s %s took %s (bound %s)", ep.Method, ep.Path, r.Latency.Round(time.Millisecond), ep.SlowAfter)}, true
+			Detail: fmt.Sprintf("%s %s took %s (bound %s)", ep.Method, where, r.Latency.Round(time.Millisecond), ep.SlowAfter)}, true
 	}
 	return redundancy.Finding{}, false
 }
