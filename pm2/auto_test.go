@@ -2,6 +2,7 @@ package pm2_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 
 	"github.com/stretchr/testify/assert"
@@ -75,4 +76,23 @@ func TestOpenClient(t *testing.T) {
 	require.Error(t, err)
 	_, err = pm2.OpenClient(ctx, pm2.ClientAuto, nil, pm2.NativeOptions{})
 	require.Error(t, err)
+}
+
+// Pick the client from configuration: "auto" uses the daemon's socket when
+// it answers.
+func ExampleOpenClient() {
+	ctx := context.Background()
+	mode, err := pm2.ParseClientMode("auto") // from a config file: auto | native | cli
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	cli := pm2.NewCLI(pm2.WithHome("/srv/pm2"))
+	client, err := pm2.OpenClient(ctx, mode, cli, pm2.NativeOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	_, native := client.(*pm2.Native)
+	fmt.Println("native:", native)
 }

@@ -3,6 +3,7 @@ package pm2_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"syscall"
 	"testing"
@@ -234,4 +235,25 @@ func TestEventCheckerThroughOrchestrator(t *testing.T) {
 	t.Logf("kill -9 to StatusChanged: %s", seen.Sub(killed))
 	assert.Less(t, seen.Sub(killed), 10*time.Second, "seen through events, not the hourly check")
 	assert.Positive(t, ec.Woken())
+}
+
+// A target checked every 30s and, through the daemon's events, the moment
+// one of its apps exits.
+func ExampleEventChecker() {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	home := "/srv/pm2"
+	native := pm2.NewNative(pm2.NativeOptions{Home: home, Fallback: pm2.NewCLI(pm2.WithHome(home))})
+
+	o := redundancy.New()
+	check := onlineChecker(native, "web") // e.g. pm2.NewChecker(native, cfg)
+	ec := pm2.NewEventChecker(check, native, pm2.EventCheckerOptions{
+		Target: "web", Apps: []string{"web"}, Trigger: o.Trigger,
+	})
+	if err := o.Add(redundancy.Target{Name: "web", Checker: ec}); err != nil {
+		fmt.Println(err)
+		return
+	}
+	go func() { _ = ec.Watch(ctx) }()
+	_ = o.Run(ctx)
 }

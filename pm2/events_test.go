@@ -249,3 +249,24 @@ func TestEventsFromRealDaemon(t *testing.T) {
 		assert.True(t, e.Manual)
 	})
 }
+
+// Follow the daemon's events until ctx ends; the subscription survives
+// daemon restarts.
+func ExampleNative_Events() {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	n := pm2.NewNative(pm2.NativeOptions{Home: "/srv/pm2"})
+	events, err := n.Events(ctx)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for e := range events {
+		switch e.Kind {
+		case pm2.EventExit, pm2.EventRestartOverlimit:
+			fmt.Printf("%s exited (status %s)\n", e.Name, e.Status)
+		case pm2.EventDisconnected:
+			fmt.Println("daemon unreachable:", e.Err)
+		}
+	}
+}

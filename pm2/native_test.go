@@ -443,3 +443,19 @@ func TestNativeAgainstRealDaemon(t *testing.T) {
 		assert.ElementsMatch(t, []string{"a", "b"}, names)
 	})
 }
+
+// The native client answers in milliseconds; the CLI it falls back on
+// handles resurrect, ecosystem starts and save.
+func ExampleNative() {
+	ctx := context.Background()
+	home := "/srv/pm2" // the daemon's PM2_HOME
+	n := pm2.NewNative(pm2.NativeOptions{Home: home, Fallback: pm2.NewCLI(pm2.WithHome(home))})
+	procs, err := n.List(ctx)
+	if err != nil {
+		fmt.Println("list:", err) // errors.Is(err, pm2.ErrDaemonDown) when it is not running
+		return
+	}
+	for _, p := range procs {
+		fmt.Println(p.Name, p.Status, p.Restarts)
+	}
+}
