@@ -382,6 +382,13 @@ func TestNativeAgainstRealDaemon(t *testing.T) {
 	d.WaitStatus(t, "a", pm2.StatusOnline, 20*time.Second)
 	d.WaitStatus(t, "b", pm2.StatusOnline, 20*time.Second)
 
+	t.Run("auto mode picks the native client", func(t *testing.T) {
+		c, err := pm2.OpenClient(ctx, pm2.ClientAuto, d.Client, pm2.NativeOptions{})
+		require.NoError(t, err)
+		require.IsType(t, &pm2.Native{}, c)
+		assert.Equal(t, d.Home, c.(*pm2.Native).Home())
+	})
+
 	t.Run("list equals the CLI's", func(t *testing.T) {
 		native, err := n.List(ctx)
 		require.NoError(t, err)
@@ -433,6 +440,9 @@ func TestNativeAgainstRealDaemon(t *testing.T) {
 		require.ErrorIs(t, err, pm2.ErrDaemonDown)
 		_, err = n.Ping(ctx)
 		require.ErrorIs(t, err, pm2.ErrDaemonDown)
+		c, err := pm2.OpenClient(ctx, pm2.ClientAuto, d.Client, pm2.NativeOptions{})
+		require.NoError(t, err)
+		assert.Same(t, d.Client, c, "auto mode: the CLI while the daemon is down")
 		require.NoError(t, n.Resurrect(ctx))
 		procs, err := n.List(ctx)
 		require.NoError(t, err)
