@@ -267,6 +267,10 @@ func (c *Checker) judgeRuns(w *WorkflowInfo, now time.Time) []redundancy.Finding
 func (c *Checker) wrap(what string, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
+	if _, limited := rateLimitUntil(err, c.s.clock.Now()); limited && !errors.Is(err, ErrRateLimited) {
+		// go-github's own *RateLimitError or *AbuseRateLimitError.
+		return fmt.Errorf("github: %s of %s/%s: %w: %w", what, c.repo.Owner, c.repo.Name, ErrRateLimited, err)
+	}
 	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
 		return fmt.Errorf("github: %s of %s/%s: %w: %w", what, c.repo.Owner, c.repo.Name, ErrMalformedResponse, err)
 	}

@@ -391,3 +391,31 @@ func TestRecovererIgnoresErrorReports(t *testing.T) {
 	require.NoError(t, err)
 	assert.Empty(t, plan)
 }
+
+func TestGoGitHubRateLimitErrorsAreHonoured(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name   string
+		script func(e *env)
+	}{
+		{"primary", func(e *env) { e.srv.ExhaustRateLimit(start.Add(time.Hour)) }},
+		{"secondary", func(e *env) {
+			e.srv.Inject(ghtest.Fault{Kind: ghtest.FaultSecondaryLimit, RetryAfter: time.Second, Times: 1})
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			e := newEnv(t)
+			e.workflow("ci.yml", ghtest.ConclusionFailure)
+			tc.script(e)
+			// A plain go-github client (no Transport): go-github's own
+			// *RateLimitError / *AbuseRateLimitError come back.
+			c, err := ghactions.NewChecker(e.srv.Client().Actions, e.repo, ghactions.WithClock(e.clock))
+			require.NoError(t, err)
+			rep := c.Check(context.Background())
+			assert.Equal(t, redundancy.StatusUnknown, rep.Status)
+			assert.ErrorIs(t, rep.Err, ghactions.ErrRateLimited)
+			assert.Equal(t, []redundancy.Problem{ghactions.ProblemRateLimited}, problems(rep))
+		})
+	}
+}

@@ -11,8 +11,9 @@ import (
 )
 
 // ErrRateLimited is matched (with errors.Is) by every error that says a
-// GitHub rate limit stops calls for now: this package's *RateLimitError and
-// go-github's *github.RateLimitError and *github.AbuseRateLimitError.
+// GitHub rate limit stops calls for now: this package's *RateLimitError,
+// and the Checker's errors wrapping go-github's *github.RateLimitError or
+// *github.AbuseRateLimitError (when the client has no Transport).
 var ErrRateLimited = errors.New("github rate limit reached")
 
 // RateLimitError is returned, without a call being made, while a GitHub

@@ -1,0 +1,111 @@
+package ghactions_test
+
+import (
+	"context"
+	"net/http"
+	"net/http/httptest"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/assert"
+	"github.com/stretchr/testify/require"
+
+	"github.com/uras-dev/uras/ghactions"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
+)
+
+func TestOptionsAreCheckedPerConstructor(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name string
+		err  func() error
+		want string
+	}{
+		{"checker rejects client option", func() error {
+			_, err := ghactions.NewChecker(e.client.Actions, e.repo, ghactions.WithToken("x"))
+			return err
+		}, "NewChecker does not take option WithToken"},
+		{"bad stuck bound", func() error {
+			_, err := ghactions.NewChecker(e.client.Actions, e.repo, ghactions.WithStuckAfter(0))
+			return err
+		}, "WithStuckAfter: duration 0s is not positive"},
+		{"empty branch", func() error {
+			_, err := ghactions.NewChecker(e.client.Actions, ghactions.Repo{Owner: "o", Name: "r"})
+			return err
+		}, `Repo.Branch "" is not valid`},
+		{"slash in name", func() error {
+			_, err := ghactions.NewChecker(e.client.Actions, ghactions.Repo{Owner: "o", Name: "r/x", Branch: "main"})
+			return err
+		}, `Repo.Name "r/x" is not valid`},
+		{"nil api", func() error {
+			_, err := ghactions.NewChecker(nil, e.repo)
+			return err
+		}, "api is nil"},
+		{"negative reruns", func() error {
+			_, err := ghactions.NewRecoverer(e.checker(), ghactions.WithMaxReruns(-1))
+			return err
+		}, "count -1 is negative"},
+		{"bad base URL", func() error {
+			_, err := ghactions.NewClient(ghactions.WithBaseURL("ftp://x"))
+			return err
+		}, `base URL "ftp://x" is not an http(s) URL`},
+		{"zero option", func() error {
+			_, err := ghactions.NewClient(ghactions.Option{})
+			return err
+		}, "zero Option"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := tc.err()
+			require.Error(t, err)
+			assert.Contains(t, err.Error(), tc.want)
+		})
+	}
+}
+
+func TestTokenFromEnvironmentIsSentNotShown(t *testing.T) {
+	var auth atomic.Value
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		auth.Store(r.Header.Get("Authorization"))
+		w.WriteHeader(http.StatusInternalServerError)
+		_, _ = w.Write([]byte(`{"message":"Server Error"}`))
+	}))
+	defer srv.Close()
+	t.Setenv("GITHUB_TOKEN", testToken)
+	c, err := ghactions.NewClient(ghactions.WithBaseURL(srv.URL), ghactions.WithHTTPClient(srv.Client()))
+	require.NoError(t, err)
+	chk, err := ghactions.NewChecker(c.Actions, ghactions.Repo{Owner: owner, Name: name, Branch: branch})
+	require.NoError(t, err)
+	rep := chk.Check(context.Background())
+	require.Error(t, rep.Err)
+	assert.Equal(t, "Bearer "+testToken, auth.Load())
+	assertNoToken(t, rep)
+}
+
+func TestTransportPassesOtherForbiddenThrough(t *testing.T) {
+	t.Parallel()
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.Header().Set("X-RateLimit-Limit", "5000")
+		w.Header().Set("X-RateLimit-Remaining", "4000")
+		w.WriteHeader(http.StatusForbidden)
+		_, _ = w.Write([]byte(`{"message":"Resource not accessible by integration"}`))
+	}))
+	defer srv.Close()
+	clock := redundancytest.NewFakeClock(start)
+	c, err := ghactions.NewClient(ghactions.WithBaseURL(srv.URL), ghactions.WithHTTPClient(srv.Client()), ghactions.WithClock(clock))
+	require.NoError(t, err)
+	_, _, err = c.Actions.ListWorkflows(context.Background(), owner, name, nil)
+	require.Error(t, err)
+	assert.NotErrorIs(t, err, ghactions.ErrRateLimited)
+	assert.Contains(t, err.Error(), "Resource not accessible by integration")
+	assert.True(t, c.Transport().BlockedUntil().IsZero())
+	assert.Equal(t, 4000, c.Transport().Rate().Remaining)
+}
+
+func TestRateLimitErrorMessage(t *testing.T) {
+	t.Parallel()
+	err := &ghactions.RateLimitError{Until: start.Add(time.Hour), Secondary: true, Message: "slow down"}
+	assert.Equal(t, "github: secondary rate limit hit: no calls until 2024-03-01T13:00:00Z (slow down)", err.Error())
+	assert.ErrorIs(t, err, ghactions.ErrRateLimited)
+}
