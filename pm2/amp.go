@@ -117,7 +117,10 @@ func encodeFrame(args ...[]byte) ([]byte, error) {
 // readFrame reads one AMP frame from r. It returns io.EOF only when r ends
 // cleanly between frames; a frame cut short is io.ErrUnexpectedEOF, and a
 // malformed or oversized frame an error wrapping ErrProtocol.
-func readFrame(r *bufio.Reader) ([]ampArg, error) {
+func readFrame(r *bufio.Reader) ([]ampArg, error) { return readFrameLimit(r, MaxFrameSize) }
+
+// readFrameLimit is readFrame with a frame limit of max bytes.
+func readFrameLimit(r *bufio.Reader, max int) ([]ampArg, error) {
 	meta, err := r.ReadByte()
 	if err != nil {
 		return nil, err // io.EOF between frames
@@ -135,8 +138,8 @@ func readFrame(r *bufio.Reader) ([]ampArg, error) {
 		}
 		n := binary.BigEndian.Uint32(lenBuf[:])
 		size += 4
-		if uint64(n) > uint64(MaxFrameSize-size) {
-			return nil, fmt.Errorf("%w: argument %d is %d bytes, frame limit is %d", ErrProtocol, i, n, MaxFrameSize)
+		if size > max || uint64(n) > uint64(max-size) {
+			return nil, fmt.Errorf("%w: argument %d is %d bytes, frame limit is %d", ErrProtocol, i, n, max)
 		}
 		size += int(n)
 		arg, err := readN(r, int(n))

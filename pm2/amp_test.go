@@ -118,6 +118,25 @@ func TestAMPRejects(t *testing.T) {
 	}
 }
 
+func TestAMPLimitCountsEveryByte(t *testing.T) {
+	t.Parallel()
+	const limit = 20
+	fits := []byte{0x11, 0, 0, 0, 15}
+	fits = append(fits, make([]byte, 15)...) // exactly 20 bytes
+	_, err := readFrameLimit(bufio.NewReader(bytes.NewReader(fits)), limit)
+	require.NoError(t, err)
+
+	// A second argument's length header alone passes the limit, whatever
+	// length it announces.
+	for _, n := range []uint32{0, 1, 0xffffffff} {
+		over := []byte{0x12, 0, 0, 0, 15}
+		over = append(over, make([]byte, 15)...)
+		over = binary.BigEndian.AppendUint32(over, n)
+		_, err = readFrameLimit(bufio.NewReader(bytes.NewReader(over)), limit)
+		require.ErrorIs(t, err, ErrProtocol, "length %d", n)
+	}
+}
+
 func TestAMPEncodeLimits(t *testing.T) {
 	t.Parallel()
 	_, err := encodeFrame(make([][]byte, 16)...)
@@ -157,6 +176,15 @@ func FuzzReadFrame(f *testing.F) {
 	f.Add([]byte{0x11, 0x03, 0xff, 0xff, 0xff, 'j', ':'})
 	f.Add([]byte("\x12\x00\x00\x00\x0fs:process:event\x00\x00\x00\x0fj:{\"event\":\"x\"}"))
 	f.Fuzz(func(t *testing.T, data []byte) {
+		// With a small limit, the limit holds to the byte.
+		if args, err := readFrameLimit(bufio.NewReader(bytes.NewReader(data)), 64); err == nil {
+			size := 1
+			for _, a := range args {
+				size += 4 + len(a)
+			}
+			require.LessOrEqual(t, size, 64)
+		}
+
 		r := bufio.NewReader(bytes.NewReader(data))
 		args, err := readFrame(r)
 		if err != nil {
