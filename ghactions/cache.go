@@ -153,25 +153,50 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 
 	resp, err := t.base.RoundTrip(out)
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	t.stats.Sent++
 	if err != nil {
+		t.mu.Lock()
+		t.stats.Sent++
+		t.mu.Unlock()
 		return nil, err
 	}
 	now = t.clock.Now()
 	rate, haveRate := parseRateHeaders(resp.Header)
-	if haveRate {
-		t.rate = rate
-	}
 	free := resp.StatusCode == http.StatusNotModified || strings.HasSuffix(req.URL.Path, "/rate_limit")
 
 	// Limits: stop calling, and answer with our typed error.
+	var limit *RateLimitError
 	if resp.StatusCode == http.StatusForbidden || resp.StatusCode == http.StatusTooManyRequests {
 		if until, secondary, msg, ok := limitOf(resp, rate, haveRate, now); ok {
-			t.until, t.secondary = until, secondary
-			return nil, &RateLimitError{Until: until, Secondary: secondary, Message: msg}
+			limit = &RateLimitError{Until: until, Secondary: secondary, Message: msg}
 		}
+	}
+	// Read a cacheable answer before taking the lock.
+	var body []byte
+	cacheable := limit == nil && key != "" && resp.StatusCode == http.StatusOK &&
+		resp.Header.Get("ETag") != "" && resp.ContentLength <= maxCachedBody
+	if cacheable {
+		b, rerr := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
+		_ = resp.Body.Close()
+		if rerr != nil {
+			t.mu.Lock()
+			t.stats.Sent++
+			t.mu.Unlock()
+			return nil, fmt.Errorf("github: read answer of GET %s: %w", req.URL.Path, rerr)
+		}
+		resp.Body = io.NopCloser(bytes.NewReader(b))
+		body = b
+		cacheable = len(b) <= maxCachedBody
+	}
+
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.stats.Sent++
+	if haveRate {
+		t.rate = rate
+	}
+	if limit != nil {
+		t.until, t.secondary = limit.Until, limit.Secondary
+		return nil, limit
 	}
 	if !free {
 		t.stats.Charged++
@@ -179,7 +204,6 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if haveRate && rate.Remaining <= 0 && now.Before(rate.Reset) {
 		t.until, t.secondary = rate.Reset, false
 	}
-
 	switch {
 	case resp.StatusCode == http.StatusNotModified && conditional:
 		t.stats.NotModified++
@@ -194,29 +218,16 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		resp.Header = h
 		resp.ContentLength = int64(len(hit.body))
 		resp.Body = io.NopCloser(bytes.NewReader(hit.body))
-	case key != "" && resp.StatusCode == http.StatusOK:
-		etag := resp.Header.Get("ETag")
-		if etag == "" || resp.ContentLength > maxCachedBody {
-			delete(t.cache, key)
-			break
-		}
-		body, rerr := io.ReadAll(io.LimitReader(resp.Body, maxCachedBody+1))
-		_ = resp.Body.Close()
-		if rerr != nil {
-			return nil, fmt.Errorf("github: read answer of GET %s: %w", req.URL.Path, rerr)
-		}
-		resp.Body = io.NopCloser(bytes.NewReader(body))
-		if len(body) > maxCachedBody {
-			delete(t.cache, key)
-			break
-		}
-		if len(t.cache) >= maxCacheEntries {
+	case cacheable:
+		if _, ok := t.cache[key]; !ok && len(t.cache) >= maxCacheEntries {
 			for k := range t.cache {
 				delete(t.cache, k)
 				break
 			}
 		}
-		t.cache[key] = &cachedAnswer{etag: etag, body: body, header: resp.Header.Clone()}
+		t.cache[key] = &cachedAnswer{etag: resp.Header.Get("ETag"), body: body, header: resp.Header.Clone()}
+	case key != "" && resp.StatusCode == http.StatusOK:
+		delete(t.cache, key) // no ETag, or too large: the old entry is stale
 	}
 	return resp, nil
 }

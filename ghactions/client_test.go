@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uras-dev/uras/ghactions"
+	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
@@ -108,4 +109,24 @@ func TestRateLimitErrorMessage(t *testing.T) {
 	err := &ghactions.RateLimitError{Until: start.Add(time.Hour), Secondary: true, Message: "slow down"}
 	assert.Equal(t, "github: secondary rate limit hit: no calls until 2024-03-01T13:00:00Z (slow down)", err.Error())
 	assert.ErrorIs(t, err, ghactions.ErrRateLimited)
+}
+
+func TestConcurrentChecksShareTheCache(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	tenWorkflows(e)
+	c := e.checker()
+	require.Empty(t, c.Check(context.Background()).Findings)
+	done := make(chan redundancy.Report)
+	for range 8 {
+		go func() { done <- c.Check(context.Background()) }()
+	}
+	for range 8 {
+		rep := <-done
+		require.NoError(t, rep.Err)
+		require.Equal(t, redundancy.StatusHealthy, rep.Status)
+	}
+	s := e.client.Stats()
+	assert.Equal(t, 11, s.Charged, "only the first cycle paid")
+	assert.Equal(t, 8*11, s.NotModified)
 }
