@@ -1,0 +1,193 @@
+package pm2
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// ErrEcosystem is wrapped by LoadEcosystem's errors for a file that exists
+// but does not load.
+var ErrEcosystem = errors.New("pm2: bad ecosystem file")
+
+// Ecosystem is what uras reads of an ecosystem file: the apps it declares.
+// Only these fields are read; env blocks (which hold secrets) never are.
+type Ecosystem struct {
+	Path string
+	Apps []EcosystemApp
+}
+
+// EcosystemApp is one app of an ecosystem file.
+type EcosystemApp struct {
+	Name      string `json:"name" yaml:"name"`
+	Script    string `json:"script" yaml:"script"`
+	ExecMode  string `json:"exec_mode,omitempty" yaml:"exec_mode"`
+	Instances any    `json:"instances,omitempty" yaml:"instances"` // a number, "max" or -1
+}
+
+// Names returns the apps' names.
+func (e *Ecosystem) Names() []string {
+	out := make([]string, 0, len(e.Apps))
+	for _, a := range e.Apps {
+		out = append(out, a.Name)
+	}
+	return out
+}
+
+// nodeLoader prints the apps of the ecosystem file named by argv[1] as
+// JSON, keeping only the fields of EcosystemApp, as PM2 itself loads it
+// (require).
+const nodeLoader = `const path = require('path');
+let m = require(path.resolve(process.argv[1]));
+if (m && m.__esModule && m.default) m = m.default;
+const apps = Array.isArray(m) ? m : (m && m.apps);
+if (!Array.isArray(apps)) { process.stderr.write('no apps array'); process.exit(3); }
+process.stdout.write(JSON.stringify({apps: apps.map(a => a && typeof a === 'object' ?
+  {name: a.name, script: a.script, exec_mode: a.exec_mode, instances: a.instances} : null)}));`
+
+// LoadEcosystem reads the apps of an ecosystem file. JSON (.json) and YAML
+// (.yaml, .yml) are parsed here; JavaScript (.js, .cjs, .config.js) is
+// loaded by running node (Config.Node, through runner) with an argument
+// vector and DefaultEcosystemTimeout, printing only the app fields as JSON.
+// A missing file gives an error wrapping fs.ErrNotExist; one that does not
+// load wraps ErrEcosystem.
+func LoadEcosystem(ctx context.Context, path string, node string, runner Runner) (*Ecosystem, error) {
+	if _, err := os.Stat(path); err != nil {
+		return nil, fmt.Errorf("ecosystem file: %w", err)
+	}
+	var (
+		raw []byte
+		err error
+	)
+	ext := strings.ToLower(filepath.Ext(path))
+	switch ext {
+	case ".json", ".yaml", ".yml":
+		raw, err = os.ReadFile(path)
+	case ".js", ".cjs":
+		raw, err = loadJS(ctx, path, node, runner)
+	default:
+		return nil, fmt.Errorf("%w: %s: unknown extension %q (want .json, .yaml, .yml, .js or .cjs)", ErrEcosystem, path, ext)
+	}
+	if err != nil {
+		return nil, err
+	}
+	var doc struct {
+		Apps []*EcosystemApp `json:"apps" yaml:"apps"`
+	}
+	if ext == ".yaml" || ext == ".yml" {
+		if err := yaml.Unmarshal(raw, &doc); err != nil {
+			return nil, fmt.Errorf("%w: %s: %s", ErrEcosystem, path, firstLine(err.Error()))
+		}
+	} else {
+		trimmed := bytes.TrimSpace(raw)
+		if len(trimmed) > 0 && trimmed[0] == '[' { // a bare array of apps
+			err = json.Unmarshal(trimmed, &doc.Apps)
+		} else {
+			err = json.Unmarshal(trimmed, &doc)
+		}
+		if err != nil {
+			return nil, fmt.Errorf("%w: %s: %s", ErrEcosystem, path, safeJSONError(err))
+		}
+	}
+	if doc.Apps == nil {
+		return nil, fmt.Errorf("%w: %s declares no apps", ErrEcosystem, path)
+	}
+	eco := &Ecosystem{Path: path}
+	for i, a := range doc.Apps {
+		if a == nil || strings.TrimSpace(a.Name) == "" {
+			return nil, fmt.Errorf("%w: %s: app %d has no name", ErrEcosystem, path, i)
+		}
+		eco.Apps = append(eco.Apps, *a)
+	}
+	return eco, nil
+}
+
+func loadJS(ctx context.Context, path, node string, runner Runner) ([]byte, error) {
+	if runner == nil {
+		runner = ExecRunner{}
+	}
+	if node == "" {
+		node = "node"
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return nil, fmt.Errorf("ecosystem file: %w", err)
+	}
+	ctx, cancel := context.WithTimeout(ctx, DefaultEcosystemTimeout)
+	defer cancel()
+	res, err := runner.Run(ctx, Command{Path: node, Args: []string{"-e", nodeLoader, abs}, Env: os.Environ(), Dir: filepath.Dir(abs)})
+	switch {
+	case errors.Is(err, fs.ErrNotExist) || errors.Is(err, os.ErrNotExist):
+		return nil, fmt.Errorf("load %s: node: %w", path, ErrNotInstalled)
+	case err != nil:
+		return nil, fmt.Errorf("load %s with node: %w", path, err)
+	case res.ExitCode != 0:
+		// node's stderr names the JavaScript error; quote only its first line.
+		return nil, fmt.Errorf("%w: %s: node exited %d: %s", ErrEcosystem, path, res.ExitCode, shorten(firstJSError(res.Stderr), maxMessage))
+	}
+	return res.Stdout, nil
+}
+
+// firstJSError picks the line of node's stderr naming the error
+// ("SyntaxError: Unexpected token"), else the first line.
+func firstJSError(stderr []byte) string {
+	lines := strings.Split(strings.TrimSpace(string(stderr)), "\n")
+	for _, l := range lines {
+		l = strings.TrimSpace(l)
+		if i := strings.Index(l, "Error:"); i >= 0 && !strings.HasPrefix(l, "at ") {
+			return l
+		}
+	}
+	if len(lines) > 0 {
+		return lines[0]
+	}
+	return ""
+}
+
+func firstLine(s string) string {
+	s, _, _ = strings.Cut(s, "\n")
+	return s
+}
+
+func shorten(s string, n int) string {
+	s = printable(s)
+	if len(s) > n {
+		return s[:n] + "..."
+	}
+	return s
+}
+
+// ecosystemFindings checks that the ecosystem file exists, loads and names
+// the expected apps.
+func (c *Checker) ecosystemFindings(ctx context.Context) []redundancy.Finding {
+	path := c.cfg.Ecosystem
+	eco, err := LoadEcosystem(ctx, path, c.cfg.Node, c.cfg.Runner)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return []redundancy.Finding{{Subject: path, Problem: ProblemEcosystemMissing, Status: redundancy.StatusDegraded,
+			Detail: "ecosystem file does not exist"}}
+	case err != nil:
+		return []redundancy.Finding{{Subject: path, Problem: ProblemEcosystemInvalid, Status: redundancy.StatusDegraded,
+			Detail: err.Error()}}
+	}
+	var out []redundancy.Finding
+	names := eco.Names()
+	for _, a := range c.cfg.Apps {
+		if !slices.Contains(names, a.Name) {
+			out = append(out, redundancy.Finding{Subject: path, Problem: ProblemEcosystemAppMissing, Status: redundancy.StatusDegraded,
+				Detail: fmt.Sprintf("does not declare app %q", a.Name)})
+		}
+	}
+	return out
+}

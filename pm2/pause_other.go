@@ -1,0 +1,11 @@
+//go:build !unix
+
+package pm2
+
+import "errors"
+
+// PauseDaemon is not supported here: the returned pause always fails, and
+// RotateLog then rotates without pausing.
+func PauseDaemon(home string) func() (func(), error) {
+	return func() (func(), error) { return nil, errors.ErrUnsupported }
+}

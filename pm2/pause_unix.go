@@ -1,0 +1,44 @@
+//go:build unix
+
+package pm2
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+)
+
+// PauseDaemon returns a RotateOptions.Pause that stops the PM2 daemon of
+// home (SIGSTOP) for the instant RotateLog reads a log's last bytes and
+// truncates it, then lets it go on (SIGCONT). The daemon writes every
+// process's log and its own, so nothing is lost; the apps meanwhile block
+// at most on a full pipe. The PID comes from home/pm2.pid and, on Linux,
+// is checked to be a PM2 daemon first. When the daemon is not running the
+// pause does nothing.
+func PauseDaemon(home string) func() (func(), error) {
+	return func() (func(), error) {
+		b, err := os.ReadFile(filepath.Join(home, PIDFile))
+		if err != nil {
+			return nil, fmt.Errorf("pause pm2 daemon: %w", err)
+		}
+		pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
+		if err != nil || pid <= 0 {
+			return nil, fmt.Errorf("pause pm2 daemon: bad pid file %s", filepath.Join(home, PIDFile))
+		}
+		if runtime.GOOS == "linux" {
+			title, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
+			if err != nil || !strings.Contains(string(title), "PM2") {
+				return nil, errors.New("pause pm2 daemon: pid " + strconv.Itoa(pid) + " is not a running PM2 daemon")
+			}
+		}
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+			return nil, fmt.Errorf("pause pm2 daemon %d: %w", pid, err)
+		}
+		return func() { _ = syscall.Kill(pid, syscall.SIGCONT) }, nil
+	}
+}
