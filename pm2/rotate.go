@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -137,8 +138,28 @@ func Archives(path string) ([]string, error) {
 			}
 		}
 	}
-	sort.Strings(out)
+	sort.Slice(out, func(i, j int) bool {
+		ti, ni := archiveOrder(out[i], len(base))
+		tj, nj := archiveOrder(out[j], len(base))
+		if !ti.Equal(tj) {
+			return ti.Before(tj)
+		}
+		return ni < nj
+	})
 	return out, nil
+}
+
+// archiveOrder returns an archive's time and -N suffix (1 when none).
+func archiveOrder(path string, prefix int) (time.Time, int) {
+	tail := filepath.Base(path)[prefix:]
+	t, _ := archiveTime(tail)
+	n := 1
+	if i := strings.IndexByte(tail, '-'); i >= 0 {
+		if v, err := strconv.Atoi(strings.TrimSuffix(tail[i+1:], ".gz")); err == nil {
+			n = v
+		}
+	}
+	return t, n
 }
 
 // archiveTime parses the "<stamp>[-N].gz" tail of an archive name.
