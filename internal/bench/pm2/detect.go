@@ -21,14 +21,14 @@ const target = "apps"
 // watches every app. The orchestrator polls every second; with events on,
 // an EventChecker also wakes it on the daemon's events. Between kills the
 // app is restarted and the target seen healthy again.
-func timeDetection(ctx context.Context, n *pm2.Native, apps []string, events bool, kills int) (time.Duration, error) {
+func timeDetection(ctx context.Context, n *pm2.Native, home string, apps []string, events bool, kills int) (time.Duration, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	var wg sync.WaitGroup
 	defer wg.Wait()
 	defer cancel()
 
 	o := redundancy.New()
-	var checker redundancy.Checker = fullCheck(n, apps)
+	var checker redundancy.Checker = fullCheck(n, home, apps)
 	var ec *pm2.EventChecker
 	if events {
 		ec = pm2.NewEventChecker(checker, n, pm2.EventCheckerOptions{Target: target, Apps: apps, Trigger: o.Trigger})

@@ -72,11 +72,11 @@ func run(ctx context.Context, nApps, cliRuns, nativeRuns, kills int) error {
 	}
 	fmt.Printf("PM2 %s, %d apps, PM2_HOME=%s\n\n", info.Version, nApps, d.home)
 
-	cliMed, err := timeChecks(ctx, fullCheck(cli, d.apps), cliRuns)
+	cliMed, err := timeChecks(ctx, fullCheck(cli, d.home, d.apps), cliRuns)
 	if err != nil {
 		return fmt.Errorf("cli check: %w", err)
 	}
-	nativeMed, err := timeChecks(ctx, fullCheck(native, d.apps), nativeRuns)
+	nativeMed, err := timeChecks(ctx, fullCheck(native, d.home, d.apps), nativeRuns)
 	if err != nil {
 		return fmt.Errorf("native check: %w", err)
 	}
@@ -85,11 +85,11 @@ func run(ctx context.Context, nApps, cliRuns, nativeRuns, kills int) error {
 	fmt.Printf("  %-22s %10s   (%d runs)\n", "cli (pm2 jlist)", ms(cliMed), cliRuns)
 	fmt.Printf("  %-22s %10s   (%d runs, %.1fx faster)\n\n", "native (rpc.sock)", ms(nativeMed), nativeRuns, speedup)
 
-	evMed, err := timeDetection(ctx, native, d.apps, true, kills)
+	evMed, err := timeDetection(ctx, native, d.home, d.apps, true, kills)
 	if err != nil {
 		return fmt.Errorf("detection with events: %w", err)
 	}
-	pollMed, err := timeDetection(ctx, native, d.apps, false, kills)
+	pollMed, err := timeDetection(ctx, native, d.home, d.apps, false, kills)
 	if err != nil {
 		return fmt.Errorf("detection by polling: %w", err)
 	}
@@ -102,10 +102,16 @@ func run(ctx context.Context, nApps, cliRuns, nativeRuns, kills int) error {
 	return nil
 }
 
-// fullCheck is the check a PM2 target runs: list the processes and judge
-// every expected app.
-func fullCheck(c pm2.Client, apps []string) redundancy.Checker {
-	return newChecker(c, apps)
+// fullCheck is the check a PM2 target runs: pm2.Checker listing the
+// processes and judging every expected app (crash loops, stuck states,
+// limits), the dump file and the log sizes. The free-disk floor is off so
+// that the result does not depend on the machine.
+func fullCheck(c pm2.Client, home string, apps []string) redundancy.Checker {
+	cfg := pm2.Config{Home: home, MinFreeBytes: -1}
+	for _, a := range apps {
+		cfg.Apps = append(cfg.Apps, pm2.App{Name: a})
+	}
+	return pm2.NewChecker(c, cfg)
 }
 
 // timeChecks runs check n times and returns the median latency; every
@@ -185,6 +191,10 @@ func startDaemon(ctx context.Context, bin string, n int) (*daemon, error) {
 	}
 	native := pm2.NewNative(pm2.NativeOptions{Home: d.home})
 	if err := waitOnline(ctx, native, d.apps, 30*time.Second); err != nil {
+		d.close()
+		return nil, err
+	}
+	if err := cli.Save(ctx); err != nil { // the checker wants a dump
 		d.close()
 		return nil, err
 	}
