@@ -155,27 +155,6 @@ func TestEventCheckerCheckDelegates(t *testing.T) {
 	assert.Error(t, r.Err)
 }
 
-// onlineChecker is a minimal PM2 check: every named app must be online.
-func onlineChecker(c pm2.Client, apps ...string) redundancy.Checker {
-	return redundancy.CheckerFunc(func(ctx context.Context) redundancy.Report {
-		procs, err := c.List(ctx)
-		if err != nil {
-			return redundancy.ErrorReport(err)
-		}
-		var fs []redundancy.Finding
-		for _, name := range apps {
-			ok := false
-			for _, p := range procs {
-				ok = ok || (p.Name == name && p.Status == pm2.StatusOnline)
-			}
-			if !ok {
-				fs = append(fs, redundancy.Finding{Subject: name, Problem: "pm2.not-online", Status: redundancy.StatusUnhealthy})
-			}
-		}
-		return redundancy.NewReport("apps", fs...)
-	})
-}
-
 // TestEventCheckerThroughOrchestrator shows a kill -9 seen through events
 // long before the next periodic check (an hour away).
 func TestEventCheckerThroughOrchestrator(t *testing.T) {
@@ -186,7 +165,8 @@ func TestEventCheckerThroughOrchestrator(t *testing.T) {
 
 	n := pm2.NewNative(pm2.NativeOptions{Home: d.Home, Fallback: d.Client})
 	o := redundancy.New()
-	ec := pm2.NewEventChecker(onlineChecker(n, "victim"), n, pm2.EventCheckerOptions{
+	check := pm2.NewChecker(n, pm2.Config{Apps: []pm2.App{{Name: "victim"}}, MinFreeBytes: -1})
+	ec := pm2.NewEventChecker(check, n, pm2.EventCheckerOptions{
 		Target: "victim", Apps: []string{"victim"}, Trigger: o.Trigger,
 	})
 	require.NoError(t, o.Add(redundancy.Target{
@@ -246,7 +226,7 @@ func ExampleEventChecker() {
 	native := pm2.NewNative(pm2.NativeOptions{Home: home, Fallback: pm2.NewCLI(pm2.WithHome(home))})
 
 	o := redundancy.New()
-	check := onlineChecker(native, "web") // e.g. pm2.NewChecker(native, cfg)
+	check := pm2.NewChecker(native, pm2.Config{Home: home, Apps: []pm2.App{{Name: "web"}}})
 	ec := pm2.NewEventChecker(check, native, pm2.EventCheckerOptions{
 		Target: "web", Apps: []string{"web"}, Trigger: o.Trigger,
 	})

@@ -469,3 +469,16 @@ func ExampleNative() {
 		fmt.Println(p.Name, p.Status, p.Restarts)
 	}
 }
+
+// TestNativeConformance runs the suite FakeClient and the CLI client pass
+// against the native client on a real daemon.
+func TestNativeConformance(t *testing.T) {
+	t.Parallel()
+	pm2test.TestClient(t, func(t *testing.T) pm2test.Harness {
+		d := pm2test.StartDaemon(t)
+		eco := filepath.Join(d.Dir, "conformance.json")
+		require.NoError(t, d.WriteEcosystem(eco, pm2test.ConformanceApps...))
+		n := pm2.NewNative(pm2.NativeOptions{Home: d.Home, Fallback: d.Client})
+		return pm2test.Harness{Client: n, Ecosystem: eco, KillDaemon: d.KillDaemon}
+	})
+}
