@@ -213,4 +213,3 @@ func gunzipLines(t *testing.T, path string) []string {
 	require.NoError(t, sc.Err())
 	return out
 }
-
