@@ -197,6 +197,9 @@ func summarize(procs []Process, daemonUp bool, findings []redundancy.Finding) st
 		parts = append(parts, fmt.Sprintf("%d %s", counts[ProcessStatus(k)], k))
 	}
 	s := fmt.Sprintf("%d processes", len(procs))
+	if len(procs) == 1 {
+		s = "1 process"
+	}
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}

@@ -1,0 +1,41 @@
+// Package pm2 keeps PM2-managed Node.js apps alive: it checks the PM2
+// daemon, the apps' processes, the dump file, the logs and the ecosystem
+// file, and repairs what it can (restart, reload, resurrect, restore the
+// dump backup, start from the ecosystem file, rotate logs, save the dump).
+//
+// A Client talks to PM2. CLI runs the pm2 binary (argument vector, timeout,
+// PM2_HOME; it parses `pm2 jlist`), Native speaks the daemon's own RPC
+// socket, and pm2test.FakeClient is an in-memory PM2 for tests. Every
+// client returns Process values with typed fields only: PM2's environment
+// dump (pm2_env.env and the variables it copies into pm2_env) is never
+// decoded, so secrets cannot leak into reports, logs or errors. Errors can
+// be told apart with errors.Is: ErrNotInstalled, ErrDaemonDown,
+// ErrProcessNotFound, ErrBadOutput.
+//
+// Checker turns one look at PM2 into a redundancy.Report whose findings
+// carry stable Problem codes (ProblemErrored = "pm2.errored", ...);
+// Recoverer turns a report into redundancy.Actions, one per repair, each
+// with a stable verb ("pm2.restart", ...). Give both the same Config and
+// add them to a redundancy.Orchestrator as one target:
+//
+//	client := pm2.NewCLI(pm2.WithHome("/srv/app/.pm2"))
+//	cfg := pm2.Config{
+//		Apps:      []pm2.App{{Name: "web", MaxMemoryBytes: 512 << 20}, {Name: "worker"}},
+//		Home:      "/srv/app/.pm2",
+//		Ecosystem: "/srv/app/ecosystem.config.js",
+//	}
+//	o := redundancy.New()
+//	err := o.Add(redundancy.Target{
+//		Name:      "pm2",
+//		Checker:   pm2.NewChecker(client, cfg),
+//		Recoverer: pm2.NewRecoverer(client, cfg),
+//	})
+//
+// The checker remembers each process's restarts between checks to find
+// crash loops, so keep one Checker per target for its whole life.
+//
+// RotateLog rotates a log without losing lines: it compresses it to a
+// timestamped .gz beside it and truncates it in place, pausing the PM2
+// daemon (PauseDaemon) for the instant between the last read and the
+// truncation.
+package pm2
