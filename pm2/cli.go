@@ -130,18 +130,22 @@ func (c *CLI) Start(ctx context.Context, nameOrID string) error {
 }
 
 // StartEcosystem runs pm2 start file [--only a,b], starting the daemon when
-// it is not running.
+// it is not running. A missing file is an error wrapping fs.ErrNotExist;
+// like pm2, names in only that the file does not declare are ignored.
 func (c *CLI) StartEcosystem(ctx context.Context, file string, only ...string) error {
 	if file == "" {
 		return errors.New("pm2 start: empty ecosystem file name")
 	}
+	for _, n := range only {
+		if n == "" || strings.Contains(n, ",") {
+			return fmt.Errorf("pm2 start %s --only: bad app name %q", file, n)
+		}
+	}
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("pm2 start %s: %w", file, err)
+	}
 	args := []string{"start", file}
 	if len(only) > 0 {
-		for _, n := range only {
-			if n == "" || strings.Contains(n, ",") {
-				return fmt.Errorf("pm2 start %s --only: bad app name %q", file, n)
-			}
-		}
 		args = append(args, "--only", strings.Join(only, ","))
 	}
 	_, err := c.run(ctx, args...)

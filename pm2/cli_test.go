@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"os"
 	"os/exec"
@@ -90,8 +91,9 @@ func TestCLICommandsArgv(t *testing.T) {
 		{"reload", func(c *CLI) error { return c.Reload(context.Background(), "3") }, []string{"reload", "3"}},
 		{"stop", func(c *CLI) error { return c.Stop(context.Background(), "web") }, []string{"stop", "web"}},
 		{"start", func(c *CLI) error { return c.Start(context.Background(), "web") }, []string{"start", "web"}},
-		{"ecosystem", func(c *CLI) error { return c.StartEcosystem(context.Background(), "/x/eco.json") }, []string{"start", "/x/eco.json"}},
-		{"ecosystem only", func(c *CLI) error { return c.StartEcosystem(context.Background(), "eco.json", "a", "b") }, []string{"start", "eco.json", "--only", "a,b"}},
+		{"ecosystem", func(c *CLI) error { return c.StartEcosystem(context.Background(), ecoPath("ecosystem.json")) }, []string{"start", ecoPath("ecosystem.json")}},
+		{"ecosystem only", func(c *CLI) error { return c.StartEcosystem(context.Background(), ecoPath("ecosystem.yaml"), "a", "b") },
+			[]string{"start", ecoPath("ecosystem.yaml"), "--only", "a,b"}},
 		{"resurrect", func(c *CLI) error { return c.Resurrect(context.Background()) }, []string{"resurrect"}},
 		{"save", func(c *CLI) error { return c.Save(context.Background()) }, []string{"save"}},
 		{"ping", func(c *CLI) error { _, err := c.Ping(context.Background()); return err }, []string{"ping"}},
@@ -138,7 +140,8 @@ func TestCLIDaemonDownDoesNotRunPM2(t *testing.T) {
 
 	// Resurrect and StartEcosystem are meant to start it.
 	require.NoError(t, c.Resurrect(context.Background()))
-	require.NoError(t, c.StartEcosystem(context.Background(), "e.json"))
+	require.NoError(t, c.StartEcosystem(context.Background(), ecoPath("ecosystem.json")))
+	require.ErrorIs(t, c.StartEcosystem(context.Background(), "no-such-ecosystem.json"), fs.ErrNotExist)
 	assert.Len(t, r.calls, 2)
 }
 

@@ -342,7 +342,7 @@ func (f *FakeClient) Start(ctx context.Context, nameOrID string) error {
 // StartEcosystem implements pm2.Client: it starts the daemon if needed, adds
 // the file's apps (those in only, when given) that are missing and starts
 // those that are not online. An undefined file is an error wrapping
-// fs.ErrNotExist; an only name the file lacks is pm2.ErrProcessNotFound.
+// fs.ErrNotExist; like PM2, an only name the file lacks is ignored.
 func (f *FakeClient) StartEcosystem(ctx context.Context, file string, only ...string) error {
 	if err := f.begin(ctx, "StartEcosystem", append([]string{file}, only...)...); err != nil {
 		return err
@@ -351,11 +351,6 @@ func (f *FakeClient) StartEcosystem(ctx context.Context, file string, only ...st
 	apps, ok := f.ecosystems[file]
 	if !ok {
 		return fmt.Errorf("fake pm2 start %s: %w", file, fs.ErrNotExist)
-	}
-	for _, n := range only {
-		if !slices.ContainsFunc(apps, func(p pm2.Process) bool { return p.Name == n }) {
-			return fmt.Errorf("fake pm2 start %s --only %s: %w", file, n, pm2.ErrProcessNotFound)
-		}
 	}
 	f.daemonUp = true
 	for _, a := range apps {

@@ -47,7 +47,7 @@ func TestFakeClientFaults(t *testing.T) {
 
 	require.ErrorIs(t, f.StartEcosystem(ctx, "none.json"), fs.ErrNotExist)
 	f.DefineEcosystem("eco.json", pm2.Process{Name: "web"})
-	require.ErrorIs(t, f.StartEcosystem(ctx, "eco.json", "nope"), pm2.ErrProcessNotFound)
+	require.NoError(t, f.StartEcosystem(ctx, "eco.json", "nope"), "PM2 ignores unknown --only names")
 	assert.Equal(t, []pm2test.Call{{Method: "StartEcosystem", Args: []string{"eco.json", "nope"}}}, f.Calls()[len(f.Calls())-1:])
 }
 
