@@ -45,7 +45,7 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 	if c.client == nil {
 		return redundancy.ErrorReport(errors.New("pm2 checker: nil Client"))
 	}
-	procs, err := c.client.List(ctx)
+	procs, err := c.list(ctx)
 	daemonUp := err == nil
 	var findings []redundancy.Finding
 	switch {
@@ -53,6 +53,9 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		findings = c.evaluate(procs, c.cfg.Clock.Now())
 	case errors.Is(err, ErrDaemonDown):
 		findings = append(findings, redundancy.Finding{Subject: SubjectDaemon, Problem: ProblemDaemonDown,
+			Status: redundancy.StatusUnhealthy, Detail: err.Error()})
+	case errors.Is(err, errDaemonSlow):
+		findings = append(findings, redundancy.Finding{Subject: SubjectDaemon, Problem: ProblemDaemonUnresponsive,
 			Status: redundancy.StatusUnhealthy, Detail: err.Error()})
 	case ctx.Err() != nil, errors.Is(err, ErrNotInstalled), errors.Is(err, ErrBadOutput):
 		return redundancy.ErrorReport(fmt.Errorf("pm2 check: %w", err))
@@ -69,6 +72,31 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 	}
 	return redundancy.NewReport(summarize(procs, daemonUp, findings), findings...)
 }
+
+// listShare is the part of the check's remaining time List may take, so
+// that a daemon that does not answer is reported as such before the
+// orchestrator's check timeout turns the whole report unknown.
+const listShare = 0.8
+
+// list lists the processes within listShare of ctx's remaining time; an
+// overrun of that inner deadline (ctx itself still alive) wraps
+// errDaemonSlow.
+func (c *Checker) list(ctx context.Context) ([]Process, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		return c.client.List(ctx)
+	}
+	inner := time.Duration(float64(time.Until(deadline)) * listShare)
+	lctx, cancel := context.WithTimeout(ctx, inner)
+	defer cancel()
+	procs, err := c.client.List(lctx)
+	if err != nil && ctx.Err() == nil && lctx.Err() != nil {
+		return nil, fmt.Errorf("%w within %s: %w", errDaemonSlow, inner.Round(time.Millisecond), err)
+	}
+	return procs, err
+}
+
+var errDaemonSlow = errors.New("pm2 daemon did not answer")
 
 // evaluate judges the processes at now and updates their history.
 func (c *Checker) evaluate(procs []Process, now time.Time) []redundancy.Finding {

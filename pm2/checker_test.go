@@ -148,12 +148,23 @@ func TestCheckerDaemonAndErrors(t *testing.T) {
 		assert.Equal(t, redundancy.StatusUnknown, r.Status)
 	}
 
-	// A slow daemon and a check deadline: an error report, not a hang.
+	// A daemon that does not answer within the check's deadline: a finding,
+	// reported before the deadline, not a hang.
 	fake.SetDelay(time.Hour)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Millisecond)
+	ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
 	defer cancel()
 	r = c.Check(ctx)
-	require.ErrorIs(t, r.Err, context.DeadlineExceeded)
+	require.NoError(t, r.Err)
+	assert.Equal(t, []string{"daemon pm2.daemon-unresponsive"}, problems(r))
+	assert.NoError(t, ctx.Err(), "reported before the deadline")
+	assert.Contains(t, r.Findings[0].Detail, "did not answer")
+
+	// A cancelled check is an error report.
+	cctx, ccancel := context.WithCancel(context.Background())
+	ccancel()
+	r = c.Check(cctx)
+	require.ErrorIs(t, r.Err, context.Canceled)
+	assert.Equal(t, redundancy.StatusUnknown, r.Status)
 
 	assert.Equal(t, redundancy.StatusUnknown, pm2.NewChecker(nil, pm2.Config{}).Check(context.Background()).Status)
 }

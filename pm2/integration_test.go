@@ -213,3 +213,22 @@ func gunzipLines(t *testing.T, path string) []string {
 	require.NoError(t, sc.Err())
 	return out
 }
+
+func TestIntegrationHungDaemonIsReported(t *testing.T) {
+	t.Parallel()
+	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp})
+	d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
+	require.NoError(t, d.Client.Save(context.Background()))
+	cfg := pm2.Config{Apps: []pm2.App{{Name: "web"}}, Home: d.Home, MinFreeBytes: -1}
+	o := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(time.Now())))
+	require.NoError(t, o.Add(redundancy.Target{Name: "pm2", Checker: pm2.NewChecker(d.Client, cfg),
+		Policy: redundancy.Policy{Timeout: 2 * time.Second}}))
+
+	thaw := d.FreezeDaemon(t)
+	st := o.CheckNow(context.Background()).Targets[0]
+	assert.True(t, st.Report.Has(pm2.ProblemDaemonUnresponsive), st.Report.Summary)
+	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
+	thaw()
+	st = o.CheckNow(context.Background()).Targets[0]
+	assert.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
+}

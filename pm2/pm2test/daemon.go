@@ -256,6 +256,24 @@ func (d *Daemon) listening() bool {
 	return true
 }
 
+// FreezeDaemon stops the daemon with SIGSTOP: it keeps its sockets but
+// answers nothing, as a hung daemon does. Call the returned function (it is
+// also called when the test ends) to let it go on.
+func (d *Daemon) FreezeDaemon(t testing.TB) (thaw func()) {
+	t.Helper()
+	pid := d.daemonPID()
+	if pid <= 0 || !d.ours(pid) {
+		t.Fatalf("pm2test: no daemon to freeze in %s", d.Home)
+	}
+	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+		t.Fatalf("pm2test: freeze daemon %d: %v", pid, err)
+	}
+	var once sync.Once
+	thaw = func() { once.Do(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) }
+	t.Cleanup(thaw)
+	return thaw
+}
+
 // KillApp kills the named app's process with SIGKILL.
 func (d *Daemon) KillApp(t testing.TB, name string) {
 	t.Helper()
