@@ -139,6 +139,15 @@ func TestDecodeProcessesRejects(t *testing.T) {
 	}
 }
 
+func TestDecodeProcessesRealBanner(t *testing.T) {
+	t.Parallel()
+	// pm2 jlist run with no daemon starts one and prints its banner first.
+	_, err := decodeProcesses(readTestdata(t, "spawned-daemon-banner.txt"))
+	require.ErrorIs(t, err, ErrBadOutput)
+	assert.Contains(t, err.Error(), "not a JSON array")
+	assert.Less(t, len(err.Error()), 200)
+}
+
 func TestDecodeProcessesErrorNeverQuotesObjects(t *testing.T) {
 	t.Parallel()
 	// A short name puts the env close to the start: the quote must stop at '{'.
