@@ -34,6 +34,11 @@
 // The checker remembers each process's restarts between checks to find
 // crash loops, so keep one Checker per target for its whole life.
 //
+// OpenClient picks the native client when the daemon answers on its socket
+// and the CLI otherwise; EventChecker wraps a Checker so that daemon events
+// (a process exiting, say) trigger a check at once instead of at the next
+// interval.
+//
 // RotateLog rotates a log without losing lines: it compresses it to a
 // timestamped .gz beside it and truncates it in place, pausing the PM2
 // daemon (PauseDaemon) for the instant between the last read and the
