@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"slices"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -108,18 +109,27 @@ func (o *Orchestrator) Names() []string {
 // and returns the resulting snapshot.
 func (o *Orchestrator) Tick(ctx context.Context) Snapshot {
 	due, _ := o.claimDue(o.clock.Now())
+	o.each(due, func(t *target) {
+		defer o.release(t)
+		o.process(ctx, t, true)
+	})
+	o.saveState()
+	return o.Snapshot()
+}
+
+// each calls fn for every target on at most o.concurrency workers and waits.
+func (o *Orchestrator) each(ts []*target, fn func(*target)) {
+	var next atomic.Int64
 	g := new(errgroup.Group)
-	g.SetLimit(o.concurrency)
-	for _, t := range due {
+	for range min(o.concurrency, len(ts)) {
 		g.Go(func() error {
-			defer o.release(t)
-			o.process(ctx, t, true)
+			for i := next.Add(1) - 1; i < int64(len(ts)); i = next.Add(1) - 1 {
+				fn(ts[i])
+			}
 			return nil
 		})
 	}
 	_ = g.Wait()
-	o.saveState()
-	return o.Snapshot()
 }
 
 // CheckNow checks the named targets (all when none are named) at once,
@@ -130,15 +140,7 @@ func (o *Orchestrator) CheckNow(ctx context.Context, names ...string) Snapshot {
 	if err != nil {
 		o.log.Warn("check now", "err", err)
 	}
-	g := new(errgroup.Group)
-	g.SetLimit(o.concurrency)
-	for _, t := range ts {
-		g.Go(func() error {
-			o.process(checkOnly(ctx), t, false)
-			return nil
-		})
-	}
-	_ = g.Wait()
+	o.each(ts, func(t *target) { o.process(checkOnly(ctx), t, false) })
 	o.saveState()
 	return o.Snapshot()
 }
@@ -240,6 +242,9 @@ func (o *Orchestrator) claimDue(now time.Time) (due []*target, next time.Time) {
 		}
 		if t.triggered || !now.Before(t.nextCheck) {
 			t.busy, t.triggered = true, false
+			if due == nil {
+				due = make([]*target, 0, len(o.order))
+			}
 			due = append(due, t)
 			continue
 		}

@@ -1,0 +1,34 @@
+package redundancy_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
+)
+
+// BenchmarkTick1000 measures one Tick over 1,000 healthy targets, all due.
+func BenchmarkTick1000(b *testing.B) {
+	clock := redundancytest.NewFakeClock(t0)
+	o := redundancy.New(redundancy.WithClock(clock))
+	healthy := redundancy.CheckerFunc(func(context.Context) redundancy.Report {
+		return redundancy.Report{Status: redundancy.StatusHealthy}
+	})
+	p := redundancy.Policy{Interval: 1}
+	for i := range 1000 {
+		if err := o.Add(redundancy.Target{Name: fmt.Sprintf("t%04d", i), Checker: healthy, Policy: p}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		clock.Advance(1)
+		s := o.Tick(ctx)
+		if len(s.Targets) != 1000 || s.Status != redundancy.StatusHealthy {
+			b.Fatalf("got %d targets, %s", len(s.Targets), s.Status)
+		}
+	}
+}

@@ -1,0 +1,42 @@
+// Package redundancy is the core of uras: an Orchestrator that keeps
+// targets alive by checking them and running recovery plans.
+//
+// A Target pairs a Checker (what is wrong?) with a Recoverer (what would fix
+// it?) under a Policy (how often, how patient, how many tries). Providers
+// (pm2, ghactions, netlify) supply checkers and recoverers; a ten-line
+// target needs only CheckerFunc and RecovererFunc.
+//
+// The model:
+//
+//   - A check returns a Report: a Status (healthy, degraded, unhealthy, or
+//     unknown when the check itself could not run) and Findings, each with
+//     a stable Problem code.
+//   - A target turns degraded or unhealthy only after FailureThreshold
+//     consecutive bad reports; then its recoverer plans Actions and the
+//     orchestrator runs them one by one, each retried (go-retry), stopping
+//     at the first that still fails. Unknown reports never trigger a
+//     recovery.
+//   - Attempts are spaced by an exponential Backoff and capped by a Budget;
+//     past it the target is escalated: an EventEscalated alert, no more
+//     actions, checks go on. A healthy stretch (Backoff.ResetAfter) or a
+//     forced RecoverNow clears it.
+//   - After a recovery the target needs SuccessThreshold healthy checks to
+//     be healthy again.
+//
+// Every change is an Event for subscribers and Notifiers (SlogNotifier,
+// WebhookNotifier). WithStateFile persists counters, budgets, escalation
+// and the last 100 action results per target. Handler serves the state as
+// application/health+json. An Orchestrator is itself a Checker and a
+// Recoverer, so a master orchestrator can watch and repair child
+// orchestrators.
+//
+// Start with New, Add and Run:
+//
+//	o := redundancy.New(redundancy.WithLogger(logger))
+//	err := o.Add(redundancy.Target{Name: "api", Checker: checker, Recoverer: recoverer})
+//	go o.Run(ctx)
+//	http.Handle("/health", o.Handler())
+//
+// Test code built on it with package redundancytest: a FakeClock to drive
+// time, scripted checkers and recoverers, and an event Recorder.
+package redundancy
