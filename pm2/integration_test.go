@@ -214,7 +214,7 @@ func gunzipLines(t *testing.T, path string) []string {
 	return out
 }
 
-func TestIntegrationHungDaemonIsReported(t *testing.T) {
+func TestIntegrationStoppedDaemonIsWoken(t *testing.T) {
 	t.Parallel()
 	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp})
 	d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
@@ -222,13 +222,14 @@ func TestIntegrationHungDaemonIsReported(t *testing.T) {
 	cfg := pm2.Config{Apps: []pm2.App{{Name: "web"}}, Home: d.Home, MinFreeBytes: -1}
 	o := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(time.Now())))
 	require.NoError(t, o.Add(redundancy.Target{Name: "pm2", Checker: pm2.NewChecker(d.Client, cfg),
-		Policy: redundancy.Policy{Timeout: 2 * time.Second}}))
+		Recoverer: pm2.NewRecoverer(d.Client, cfg),
+		Policy:    redundancy.Policy{Timeout: 2 * time.Second, FailureThreshold: 1, Retry: -1}}))
 
-	thaw := d.FreezeDaemon(t)
-	st := o.CheckNow(context.Background()).Targets[0]
+	// A daemon left stopped (SIGSTOP) keeps its socket but answers nothing.
+	d.FreezeDaemon(t)
+	st := o.Tick(context.Background()).Targets[0]
 	assert.True(t, st.Report.Has(pm2.ProblemDaemonUnresponsive), st.Report.Summary)
-	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
-	thaw()
+	assert.Equal(t, []string{"pm2.continue-daemon daemon"}, verbsOf(st.History))
 	st = o.CheckNow(context.Background()).Targets[0]
 	assert.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
 }

@@ -9,3 +9,5 @@ import "errors"
 func PauseDaemon(home string) func() (func(), error) {
 	return func() (func(), error) { return nil, errors.ErrUnsupported }
 }
+
+func continueDaemon(string) error { return errors.ErrUnsupported }

@@ -62,5 +62,6 @@ const (
 	VerbRestoreDumpBak = "pm2.restore-dump-backup"
 	VerbSave           = "pm2.save"
 	VerbRotateLog      = "pm2.rotate-log"
-	SubjectDaemon      = "daemon" // Finding.Subject of daemon and dump findings
+	VerbContinueDaemon = "pm2.continue-daemon"
+	SubjectDaemon      = "daemon" // Finding.Subject of daemon findings
 )

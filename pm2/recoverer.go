@@ -21,11 +21,13 @@ import (
 //   - expected app missing: pm2.start-ecosystem --only that app;
 //   - memory above the limit: pm2.reload (PM2 restarts fork-mode apps);
 //   - oversized log: pm2.rotate-log (see RotateLog);
+//   - daemon not answering: pm2.continue-daemon (SIGCONT, in case it was
+//     left stopped; a daemon hung otherwise is left to alerting);
 //   - dump.pm2 missing, empty or incomplete while the daemon runs: pm2.save.
 //
 // Any plan that changes processes ends with pm2.save, so that a reboot or a
 // resurrect restores the repaired state. Findings it cannot act on (CPU,
-// disk, ecosystem, unresponsive daemon) are left to alerting.
+// disk, ecosystem) are left to alerting.
 type Recoverer struct {
 	client Client
 	cfg    Config
@@ -58,6 +60,12 @@ func (r *Recoverer) Plan(ctx context.Context, rep redundancy.Report) ([]redundan
 		}
 		actions = append(actions, daemon...)
 		changed = len(daemon) > 0
+	}
+	if rep.Has(ProblemDaemonUnresponsive) && r.cfg.Home != "" {
+		home := r.cfg.Home
+		actions = append(actions, redundancy.Action{Verb: VerbContinueDaemon, Subject: SubjectDaemon,
+			Reason: "the PM2 daemon does not answer; wake it in case it was left stopped (SIGCONT)",
+			Do:     func(context.Context) error { return continueDaemon(home) }})
 	}
 	for _, f := range rep.Findings {
 		switch f.Problem {

@@ -48,6 +48,8 @@ func TestRecovererPlans(t *testing.T) {
 		{"dump only", pm2.Config{}, []redundancy.Finding{finding("dump.pm2", pm2.ProblemDumpMissing)}, []string{"pm2.save dump.pm2"}},
 		{"alert only", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemCPUHigh), finding("/", pm2.ProblemDiskLow),
 			finding("daemon", pm2.ProblemDaemonUnresponsive), finding("/e", pm2.ProblemEcosystemInvalid)}, nil},
+		{"unresponsive with home", pm2.Config{Home: "/h"}, []redundancy.Finding{finding("daemon", pm2.ProblemDaemonUnresponsive)},
+			[]string{"pm2.continue-daemon daemon"}},
 		{"daemon down, no home", pm2.Config{}, []redundancy.Finding{finding("daemon", pm2.ProblemDaemonDown)},
 			[]string{"pm2.resurrect daemon", "pm2.save dump.pm2"}},
 	}

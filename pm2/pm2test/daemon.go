@@ -4,7 +4,6 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
-	"errors"
 	"net"
 	"os"
 	"os/exec"
@@ -12,7 +11,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
 
@@ -233,7 +231,7 @@ func (d *Daemon) KillDaemon(t testing.TB) {
 	if pid <= 0 {
 		t.Fatalf("pm2test: no daemon pid in %s", d.Home)
 	}
-	if err := syscall.Kill(pid, syscall.SIGKILL); err != nil {
+	if err := signal(pid, sigKill); err != nil {
 		t.Fatalf("pm2test: kill daemon %d: %v", pid, err)
 	}
 	deadline := time.Now().Add(10 * time.Second)
@@ -265,11 +263,11 @@ func (d *Daemon) FreezeDaemon(t testing.TB) (thaw func()) {
 	if pid <= 0 || !d.ours(pid) {
 		t.Fatalf("pm2test: no daemon to freeze in %s", d.Home)
 	}
-	if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
+	if err := signal(pid, sigStop); err != nil {
 		t.Fatalf("pm2test: freeze daemon %d: %v", pid, err)
 	}
 	var once sync.Once
-	thaw = func() { once.Do(func() { _ = syscall.Kill(pid, syscall.SIGCONT) }) }
+	thaw = func() { once.Do(func() { _ = signal(pid, sigCont) }) }
 	t.Cleanup(thaw)
 	return thaw
 }
@@ -281,7 +279,7 @@ func (d *Daemon) KillApp(t testing.TB, name string) {
 	if p.PID <= 0 {
 		t.Fatalf("pm2test: %q has no pid (status %s)", name, p.Status)
 	}
-	if err := syscall.Kill(p.PID, syscall.SIGKILL); err != nil {
+	if err := signal(p.PID, sigKill); err != nil {
 		t.Fatalf("pm2test: kill %q (%d): %v", name, p.PID, err)
 	}
 }
@@ -324,13 +322,13 @@ func (d *Daemon) cleanup(t testing.TB) {
 		}
 		cancel()
 		if pid := d.daemonPID(); pid > 0 && d.ours(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = signal(pid, sigKill)
 		}
 	}
 	d.mu.Lock()
 	for pid := range d.pids {
 		if d.ours(pid) {
-			_ = syscall.Kill(pid, syscall.SIGKILL)
+			_ = signal(pid, sigKill)
 		}
 	}
 	d.mu.Unlock()
@@ -350,14 +348,13 @@ func (d *Daemon) ours(pid int) bool {
 }
 
 func alive(pid int) bool {
-	err := syscall.Kill(pid, 0)
-	if err != nil {
-		return !errors.Is(err, syscall.ESRCH)
+	if !exists(pid) {
+		return false
 	}
 	// A zombie is dead for our purposes.
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
 	if err != nil {
-		return false
+		return true
 	}
 	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
 		return b[i+2] != 'Z'
