@@ -169,18 +169,21 @@ func TestFailedRunRerunsThenBackupThenEscalates(t *testing.T) {
 	assert.Equal(t, "workflow_dispatch", dispatched[0].Event)
 	assert.Equal(t, branch, dispatched[0].Branch)
 
-	// Attempt 4: nothing left; the plan fails with ErrRecoverySpent.
+	// Attempt 4: nothing left; the plan fails with ErrRecoverySpent, which
+	// wraps redundancy.ErrExhausted: escalated at once, no budget spent.
 	st = e.tick(o, time.Minute)
 	require.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
-	failed := rec.Events()
-	last := failed[len(failed)-1]
-	require.Equal(t, redundancy.EventRecoveryFailed, last.Kind)
+	events := rec.Events()
+	last := events[len(events)-1]
+	require.Equal(t, redundancy.EventEscalated, last.Kind)
 	require.ErrorIs(t, last.Err, ghactions.ErrRecoverySpent)
+	assert.True(t, st.Escalated)
+	assert.Equal(t, 1, st.BudgetLeft, "three attempts of four spent")
 
-	// Budget of 4 spent: escalated, and no further calls but the checks.
+	// Escalated: no further calls but the checks.
 	st = e.tick(o, time.Minute)
 	assert.True(t, st.Escalated)
-	assert.Contains(t, rec.Kinds("gh"), redundancy.EventEscalated)
+	assert.Equal(t, 1, rec.Count(redundancy.EventEscalated))
 	calls = e.takeCalls()
 	assert.Zero(t, countCalls(calls, http.MethodPost, ""), "no actions once escalated: %v", calls)
 }

@@ -18,10 +18,9 @@ var (
 	// the repository.
 	ErrBackupWorkflowNotFound = errors.New("backup workflow not found")
 	// ErrRecoverySpent: a failed run's re-runs and backup dispatch are
-	// used up and nothing else could be planned. Returned as an error (not
-	// an empty plan) so the orchestrator counts the attempt and escalates
-	// once its budget is spent.
-	ErrRecoverySpent = errors.New("recovery options spent")
+	// used up and nothing else could be planned. It wraps
+	// redundancy.ErrExhausted, so the orchestrator escalates at once.
+	ErrRecoverySpent = fmt.Errorf("github: re-runs and backup dispatch spent: %w", redundancy.ErrExhausted)
 )
 
 // Recoverer plans repairs for a Checker's findings:
@@ -31,8 +30,8 @@ var (
 //   - a failed newest run: re-run its failed jobs while its run_attempt is
 //     at most WithMaxReruns; then dispatch the WithBackupWorkflow workflow on
 //     the branch, once per failed run; then nothing: when the plan is
-//     otherwise empty, Plan returns an error wrapping ErrRecoverySpent, which
-//     the orchestrator counts as a failed attempt until it escalates;
+//     otherwise empty, Plan returns an error wrapping ErrRecoverySpent
+//     (and so redundancy.ErrExhausted): the orchestrator escalates;
 //   - a stuck run: cancel it (GitHub's 202, go-github's *AcceptedError, is
 //     success), then re-run it once GitHub reports it completed.
 //

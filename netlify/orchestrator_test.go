@@ -185,11 +185,13 @@ func TestOrchestratorRebuildLimit(t *testing.T) {
 	ev := h.rec.Events()
 	var planErr error
 	for _, e := range ev {
-		if e.Kind == redundancy.EventRecoveryFailed {
+		if e.Kind == redundancy.EventEscalated {
 			planErr = e.Err
 		}
 	}
-	require.ErrorIs(t, planErr, netlify.ErrRebuildLimit)
+	require.ErrorIs(t, planErr, netlify.ErrRebuildLimit, "the rebuild limit escalates at once")
+	st, _ := h.orch.Target("site")
+	assert.True(t, st.Escalated)
 }
 
 // restoreSite sets up: d1 ready, d2 ready (the right pick), d2x failed

@@ -15,7 +15,8 @@ const DefaultMaxRebuilds = 3
 
 // ErrRebuildLimit is wrapped by Plan's error when the newest deploy failed
 // again and the rebuild limit is spent: a person must look at the build.
-var ErrRebuildLimit = errors.New("netlify: rebuild limit reached")
+// It wraps redundancy.ErrExhausted, so the orchestrator escalates at once.
+var ErrRebuildLimit = fmt.Errorf("netlify: rebuild limit reached: %w", redundancy.ErrExhausted)
 
 // Recoverer plans repairs of a Netlify site from the findings of its
 // checkers (SiteChecker, or the parts alone):

@@ -21,6 +21,12 @@ var (
 	ErrAlreadyRunning  = errors.New("orchestrator already running")
 	ErrEscalated       = errors.New("recovery budget spent: target escalated")
 	ErrNoRecoverer     = errors.New("target has no recoverer")
+	// ErrExhausted is for recoverers: Plan returns an error wrapping it when
+	// the recoverer's own options are spent (a run re-run N times, a build
+	// that keeps failing). The orchestrator then escalates the target at
+	// once, as if its budget were spent, instead of retrying a plan that
+	// can only fail again.
+	ErrExhausted = errors.New("recovery options exhausted")
 )
 
 // Orchestrator checks targets on their schedules, decides from each policy

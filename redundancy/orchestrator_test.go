@@ -3,6 +3,7 @@ package redundancy_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"sync"
 	"testing"
 	"time"
@@ -461,4 +462,25 @@ func TestCheckNowNeverRecovers(t *testing.T) {
 	s := o.CheckNow(context.Background())
 	assert.Equal(t, redundancy.StatusUnhealthy, s.Status)
 	assert.Zero(t, rec.Plans())
+}
+
+func TestRecovererExhaustedEscalatesAtOnce(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o, clock := newOrch(t)
+	rec := redundancytest.NewRecoverer()
+	rec.PlanErr = fmt.Errorf("re-runs spent: %w", redundancy.ErrExhausted)
+	require.NoError(t, o.Add(redundancy.Target{Name: "gh", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("ci.yml")), Recoverer: rec, Policy: fastPolicy()}))
+	recorder := redundancytest.NewRecorder(o)
+	for range 3 {
+		o.Tick(ctx)
+		clock.Advance(time.Minute)
+	}
+	st, _ := o.Target("gh")
+	assert.True(t, st.Escalated)
+	assert.Equal(t, redundancy.DefaultBudgetMax, st.BudgetLeft, "no budget spent on a plan that cannot work")
+	assert.Equal(t, 1, recorder.Count(redundancy.EventEscalated))
+	assert.Zero(t, recorder.Count(redundancy.EventRecoveryStarted))
+	_, err := o.RecoverNow(ctx, redundancy.WithinBudget, "gh")
+	require.ErrorIs(t, err, redundancy.ErrEscalated)
 }

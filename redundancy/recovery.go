@@ -145,6 +145,18 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode Re
 	o.mu.Unlock()
 
 	actions, err := o.plan(ctx, t, r)
+	if errors.Is(err, ErrExhausted) && !o.dryRun {
+		o.mu.Lock()
+		var evs []Event
+		if !t.escalated {
+			t.escalated = true
+			evs = append(evs, Event{Time: now, Target: name, Kind: EventEscalated, Report: r, Err: err})
+		}
+		o.mu.Unlock()
+		o.emit(evs...)
+		o.saveState()
+		return nil, fmt.Errorf("%w: %w", ErrEscalated, err)
+	}
 	if err == nil && len(actions) == 0 {
 		o.log.Debug("nothing to do", "target", name)
 		return nil, nil
