@@ -277,7 +277,7 @@ func probeHealth(url string) (int, string, string) {
 	var body struct {
 		Status string `json:"status"`
 	}
-	_ = jsonUnmarshal(b, &body)
+	_ = json.Unmarshal(b, &body)
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body.Status
 }
 
@@ -334,8 +334,8 @@ func clip(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-func mustLevel(cfg *config.Config) (l slogLevel) {
-	l, _ = cfg.Logs.Level.Parse()
+func mustLevel(cfg *config.Config) slog.Level {
+	l, _ := cfg.Logs.Level.Parse()
 	return l
 }
 
@@ -396,7 +396,3 @@ func demoConfig(dir string, pm *pm2Env, gh *githubEnv, nf *netlifyEnv, alertURL 
 	}
 	return config.Parse(filepath.Join(dir, "demo.yaml"), []byte(b.String()), func(k string) string { return env[k] })
 }
-
-type slogLevel = slog.Level
-
-func jsonUnmarshal(b []byte, v any) error { return json.Unmarshal(b, v) }

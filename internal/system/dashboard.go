@@ -52,7 +52,7 @@ func (s *System) Status() Status {
 				order = append(order, sys)
 			}
 			ss.Targets = append(ss.Targets, ts)
-			ss.Status = worst(ss.Status, ts.Status)
+			ss.Status = redundancy.Worse(ss.Status, ts.Status)
 		}
 	}
 	if s.Layout != Launcher {
@@ -66,14 +66,10 @@ func (s *System) Status() Status {
 	}
 	for _, name := range order {
 		st.Systems = append(st.Systems, *bySys[name])
-		st.Status = worst(st.Status, bySys[name].Status)
+		st.Status = redundancy.Worse(st.Status, bySys[name].Status)
 	}
 	return st
 }
-
-// worst is redundancy.Worse, except that a target never checked yet
-// (unknown with no check) does not hide the others.
-func worst(a, b redundancy.Status) redundancy.Status { return redundancy.Worse(a, b) }
 
 // Render writes the dashboard: one row per target with its status, last
 // check, findings, recoveries and budget left, then the notes.

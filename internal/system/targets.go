@@ -2,7 +2,6 @@ package system
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"log/slog"
 	"net"
@@ -338,5 +337,3 @@ func safeName(s string) string {
 		return '-'
 	}, s)
 }
-
-var errNothing = errors.New("nothing to watch")
