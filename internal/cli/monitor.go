@@ -122,6 +122,13 @@ func (a *app) monitor(ctx context.Context, args []string) int {
 			log.Error("orchestrator stopped", "err", err)
 		}
 	}()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		if err := sys.Watch(runCtx); err != nil {
+			log.Warn("event sources stopped", "err", err)
+		}
+	}()
 	log.Info("monitor started", "mode", a.mode.Name, "pid", os.Getpid())
 	writeStatus()
 

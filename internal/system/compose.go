@@ -49,6 +49,41 @@ type System struct {
 
 	systemOf map[string]string // target -> system
 	webhooks []*redundancy.WebhookNotifier
+	watchers []func(context.Context) error
+}
+
+// Trigger has the named target checked at once: by the orchestrator that
+// holds it and, under a master, by the master for the target's system
+// (which ticks that system's orchestrator). Event sources call it.
+func (s *System) Trigger(target string) {
+	sys := s.SystemOf(target)
+	for _, p := range s.Parts {
+		if p.System == sys || p.Orch == s.Root {
+			p.Orch.Trigger(target)
+		}
+	}
+	if s.Root != nil && s.Layout != Launcher {
+		s.Root.Trigger(sys)
+	}
+}
+
+// Watch follows the event sources of the targets (PM2's event socket when
+// the native client is in use) until ctx ends. Run it beside Root.Run.
+func (s *System) Watch(ctx context.Context) error {
+	if len(s.watchers) == 0 {
+		return nil
+	}
+	errs := make(chan error, len(s.watchers))
+	for _, w := range s.watchers {
+		go func() { errs <- w(ctx) }()
+	}
+	var all []error
+	for range s.watchers {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
 }
 
 // BuildOptions are the knobs of Build besides the configuration.
@@ -71,11 +106,17 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	groups, notes, err := Targets(ctx, cfg, bo.Deps)
+	s := &System{Layout: layout, systemOf: map[string]string{}}
+	deps := bo.Deps
+	if deps.Trigger == nil {
+		deps.Trigger = s.Trigger
+	}
+	deps.watchers = &s.watchers
+	groups, notes, err := Targets(ctx, cfg, deps)
 	if err != nil {
 		return nil, err
 	}
-	s := &System{Layout: layout, Notes: notes, systemOf: map[string]string{}}
+	s.Notes = notes
 	for _, g := range groups {
 		for _, t := range g.Targets {
 			s.systemOf[t.Name] = g.System

@@ -96,3 +96,29 @@ func TestMasterPolicy(t *testing.T) {
 	assert.Equal(t, int64(5e9), int64(p.Interval))
 	require.NoError(t, p.Validate())
 }
+
+// An event source's Trigger reaches the orchestrator holding the target
+// and, under a master, the master's entry for its system: both check it
+// ahead of their schedules.
+func TestTriggerReachesTheTargetThroughTheMaster(t *testing.T) {
+	t.Parallel()
+	for _, layout := range []system.Layout{system.Launcher, system.Master} {
+		t.Run(string(layout), func(t *testing.T) {
+			t.Parallel()
+			cfg := testConfig(t)
+			fake := pm2test.NewFakeClient(pm2.Process{Name: "web"})
+			sys, err := system.Build(context.Background(), cfg, layout, system.BuildOptions{Deps: system.Deps{PM2Client: fake}})
+			require.NoError(t, err)
+			defer sys.Close(context.Background())
+			ctx := context.Background()
+			sys.Root.Tick(ctx) // everything checked; next checks are an interval away
+			lists := fake.CallCount("List")
+			sys.Root.Tick(ctx)
+			require.Equal(t, lists, fake.CallCount("List"), "nothing is due yet")
+
+			sys.Trigger("pm2")
+			sys.Root.Tick(ctx)
+			assert.Equal(t, lists+1, fake.CallCount("List"), "the triggered target was checked at once")
+		})
+	}
+}

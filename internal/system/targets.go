@@ -42,6 +42,11 @@ type Deps struct {
 	PM2Client pm2.Client
 	// OnPlan, when set, is called with every plan a recoverer makes.
 	OnPlan func(target string, actions []redundancy.Action)
+	// Trigger, when set, is what event sources call to have a target
+	// checked at once (Build sets it to System.Trigger).
+	Trigger func(target string)
+	// watchers collects the event sources Targets creates (see System.Watch).
+	watchers *[]func(context.Context) error
 }
 
 func (d Deps) logger(system string) *slog.Logger {
@@ -177,9 +182,22 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 	if len(c.Apps) == 0 {
 		notes = append(notes, Note{"pm2", "no apps listed: every app the daemon knows is expected online"})
 	}
+	var checker redundancy.Checker = pm2.NewChecker(client, pc)
+	if native, ok := client.(*pm2.Native); ok && deps.Trigger != nil && deps.watchers != nil {
+		// The daemon announces exits and restarts on its event socket: a
+		// crash wakes the check at once; periodic checks go on as a net.
+		apps := make([]string, 0, len(pc.Apps))
+		for _, a := range pc.Apps {
+			apps = append(apps, a.Name)
+		}
+		ec := pm2.NewEventChecker(checker, native, pm2.EventCheckerOptions{Target: "pm2", Trigger: deps.Trigger, Apps: apps})
+		*deps.watchers = append(*deps.watchers, ec.Watch)
+		checker = ec
+		notes = append(notes, Note{"pm2", "native client: daemon events wake the check at once"})
+	}
 	t := redundancy.Target{
 		Name:      "pm2",
-		Checker:   pm2.NewChecker(client, pc),
+		Checker:   checker,
 		Recoverer: pm2.NewRecoverer(client, pc),
 		Policy:    cfg.TargetPolicy(c.Policy),
 	}
