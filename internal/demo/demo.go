@@ -176,9 +176,10 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	runCtx, stopRun := context.WithCancel(ctx)
-	runDone := make(chan struct{})
+	runDone, watchDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(runDone); _ = sys.Root.Run(runCtx) }()
-	defer func() { stopRun(); <-runDone }()
+	go func() { defer close(watchDone); _ = sys.Watch(runCtx) }() // PM2 events, with the native client
+	defer func() { stopRun(); <-runDone; <-watchDone }()
 
 	end := p.start.Add(o.Duration)
 	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { return sys.Status().Status == redundancy.StatusHealthy && checkedAll(sys) }) {
