@@ -10,9 +10,31 @@ import (
 	"text/tabwriter"
 	"time"
 
+	"github.com/uras-dev/uras/internal/config"
+	"github.com/uras-dev/uras/internal/logging"
 	"github.com/uras-dev/uras/internal/system"
 	"github.com/uras-dev/uras/redundancy"
 )
+
+// oneShot opens the logs and builds the system for a verb that runs once.
+// It never uses the state files, which belong to a running monitor. done
+// delivers queued alerts and closes the logs.
+func (a *app) oneShot(ctx context.Context, cfg *config.Config, bo system.BuildOptions) (sys *system.System, logs *logging.Logs, done func(), err error) {
+	logs, err = a.openLogs(cfg, nil)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	bo.NoState = true
+	sys, err = a.build(ctx, cfg, logs, bo)
+	if err != nil {
+		_ = logs.Close()
+		return nil, nil, nil, err
+	}
+	return sys, logs, func() {
+		_ = sys.Close(context.Background())
+		_ = logs.Close()
+	}, nil
+}
 
 // healthCheck checks once: exit 0 healthy, 1 otherwise.
 func (a *app) healthCheck(ctx context.Context, args []string) int {
@@ -25,16 +47,11 @@ func (a *app) healthCheck(ctx context.Context, args []string) int {
 	if !ok {
 		return ExitUsage
 	}
-	logs, err := a.openLogs(cfg, nil)
+	sys, logs, done, err := a.oneShot(ctx, cfg, system.BuildOptions{})
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	defer logs.Close()
-	sys, err := a.build(ctx, cfg, logs, system.BuildOptions{NoState: true})
-	if err != nil {
-		return a.fail("%v", err)
-	}
-	defer sys.Close(context.Background())
+	defer done()
 	st := sys.CheckNow(ctx)
 	logs.Logger().Info("health check", "status", st.Status.String())
 	a.printStatus(st, *asJSON)
@@ -88,16 +105,11 @@ func (a *app) status(ctx context.Context, args []string) int {
 		}
 		fmt.Fprintf(a.stdout, "%s: %s; checking now\n", a.mode.Name, msg)
 	}
-	logs, err := a.openLogs(cfg, nil)
+	sys, _, done, err := a.oneShot(ctx, cfg, system.BuildOptions{})
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	defer logs.Close()
-	sys, err := a.build(ctx, cfg, logs, system.BuildOptions{NoState: true})
-	if err != nil {
-		return a.fail("%v", err)
-	}
-	defer sys.Close(context.Background())
+	defer done()
 	a.printStatus(sys.CheckNow(ctx), *asJSON)
 	return ExitNotRunning
 }
@@ -114,16 +126,11 @@ func (a *app) recover(ctx context.Context, args []string) int {
 	if !ok {
 		return ExitUsage
 	}
-	logs, err := a.openLogs(cfg, nil)
+	sys, logs, done, err := a.oneShot(ctx, cfg, system.BuildOptions{DryRun: *dry})
 	if err != nil {
 		return a.fail("%v", err)
 	}
-	defer logs.Close()
-	sys, err := a.build(ctx, cfg, logs, system.BuildOptions{NoState: true, DryRun: *dry})
-	if err != nil {
-		return a.fail("%v", err)
-	}
-	defer sys.Close(context.Background())
+	defer done()
 	tw := tabwriter.NewWriter(a.stdout, 0, 0, 2, ' ', 0)
 	if *dry {
 		var plan []redundancy.PlannedAction
