@@ -46,6 +46,7 @@ type Orchestrator struct {
 	sf     singleflight.Group
 	saveMu sync.Mutex
 	emitMu sync.Mutex // serialises delivery: subscribers see one event at a time
+	dirty  atomic.Bool // Run: checks finished since the state was last saved
 	wake   chan struct{}
 
 	mu      sync.Mutex
@@ -194,6 +195,9 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		o.saveState()
 	}()
 	for {
+		if o.dirty.Swap(false) {
+			o.saveState()
+		}
 		now := o.clock.Now()
 		due, next := o.claimDue(now)
 		for _, t := range due {
@@ -210,7 +214,7 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 				defer func() { <-sem }()
 				defer o.release(t)
 				o.process(ctx, t, true)
-				o.saveState()
+				o.dirty.Store(true) // saved by the loop: one write for a burst of checks
 			}()
 		}
 		wait := time.Hour

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -130,4 +131,19 @@ func TestUnwritableStateFileDoesNotStopTheOrchestrator(t *testing.T) {
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(), Policy: fastPolicy()}))
 	s := o.Tick(context.Background())
 	assert.Equal(t, redundancy.StatusHealthy, s.Status)
+}
+
+func TestRunSavesState(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	clock := redundancytest.NewFakeClock(t0)
+	o := redundancy.New(redundancy.WithClock(clock), redundancy.WithStateFile(path))
+	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Policy: redundancy.Policy{Interval: time.Hour, FailureThreshold: 1}}))
+	cancel, done := startRun(t, o)
+	require.Eventually(t, func() bool {
+		data, err := os.ReadFile(path)
+		return err == nil && strings.Contains(string(data), `"status": "unhealthy"`)
+	}, 5*time.Second, time.Millisecond, "the check's result reaches the state file while Run runs")
+	cancel()
+	require.NoError(t, <-done)
 }
