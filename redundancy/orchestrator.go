@@ -45,7 +45,7 @@ type Orchestrator struct {
 
 	sf     singleflight.Group
 	saveMu sync.Mutex
-	emitMu sync.Mutex // serialises delivery: subscribers see one event at a time
+	emitMu sync.Mutex  // serialises delivery: subscribers see one event at a time
 	dirty  atomic.Bool // Run: checks finished since the state was last saved
 	wake   chan struct{}
 
