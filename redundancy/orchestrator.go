@@ -323,7 +323,9 @@ func (o *Orchestrator) process(ctx context.Context, t *target, mayRecover bool) 
 
 // Subscribe calls fn for every event, synchronously and one event at a
 // time, outside the orchestrator's state lock; fn must not block for long
-// and must not call back into the orchestrator's Subscribe. The returned function
+// and must not call methods that emit events (Tick, CheckNow, RecoverNow,
+// Run): hand such work to another goroutine. Snapshot, Target and Trigger
+// are safe. The returned function
 // cancels the subscription.
 func (o *Orchestrator) Subscribe(fn func(Event)) (cancel func()) {
 	o.mu.Lock()
