@@ -21,7 +21,9 @@ func (f NotifierFunc) Notify(ctx context.Context, e Event) error { return f(ctx,
 var _ Notifier = NotifierFunc(nil)
 
 // SlogNotifier logs events to a slog.Logger: escalations at error level,
-// failures at warn, the rest at info.
+// failures at warn, the rest at info. The orchestrator already logs every
+// event to its own logger (WithLogger); use a SlogNotifier to send events
+// to another one, such as an alerts log.
 type SlogNotifier struct {
 	Logger *slog.Logger
 }
@@ -31,19 +33,24 @@ func NewSlogNotifier(l *slog.Logger) *SlogNotifier { return &SlogNotifier{Logger
 
 // Notify logs e.
 func (n *SlogNotifier) Notify(ctx context.Context, e Event) error {
-	level := slog.LevelInfo
+	n.Logger.Log(ctx, eventLevel(e), "redundancy event", eventAttrs(e)...)
+	return nil
+}
+
+// eventLevel is the level an event is logged at: escalations at error,
+// failures and a turn to unhealthy at warn, the rest at info.
+func eventLevel(e Event) slog.Level {
 	switch e.Kind {
 	case EventActionFailed, EventRecoveryFailed, EventCheckPanicked, EventStateDiscarded:
-		level = slog.LevelWarn
+		return slog.LevelWarn
 	case EventEscalated:
-		level = slog.LevelError
+		return slog.LevelError
 	case EventStatusChanged:
 		if e.To == StatusUnhealthy {
-			level = slog.LevelWarn
+			return slog.LevelWarn
 		}
 	}
-	n.Logger.Log(ctx, level, "redundancy event", eventAttrs(e)...)
-	return nil
+	return slog.LevelInfo
 }
 
 func eventAttrs(e Event) []any {

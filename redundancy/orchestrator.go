@@ -377,14 +377,7 @@ func (o *Orchestrator) safeCall(target, what string, fn func()) {
 }
 
 func (o *Orchestrator) logEvent(e Event) {
-	level := slog.LevelInfo
-	switch e.Kind {
-	case EventActionFailed, EventRecoveryFailed, EventCheckPanicked, EventStateDiscarded:
-		level = slog.LevelWarn
-	case EventEscalated:
-		level = slog.LevelError
-	}
-	o.log.Log(context.Background(), level, e.String(), eventAttrs(e)...)
+	o.log.Log(context.Background(), eventLevel(e), e.String(), eventAttrs(e)...)
 }
 
 func sortedKeys(m map[int]func(Event)) []int {

@@ -159,7 +159,7 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 		if bo.Deps.Logger != nil {
 			l = bo.Deps.Logger(system)
 		}
-		opts := append([]redundancy.Option{redundancy.WithLogger(l), redundancy.WithNotifier(redundancy.NewSlogNotifier(l))}, common...)
+		opts := append([]redundancy.Option{redundancy.WithLogger(l)}, common...)
 		return redundancy.New(append(opts, stateOpt(system)...)...)
 	}
 	if layout == Launcher {
@@ -175,7 +175,7 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 		s.Parts = []Part{{System: "all", Orch: root}}
 		return s, nil
 	}
-	masterOpts := append([]redundancy.Option{redundancy.WithLogger(logger), redundancy.WithNotifier(redundancy.NewSlogNotifier(logger))}, common...)
+	masterOpts := append([]redundancy.Option{redundancy.WithLogger(logger)}, common...)
 	master := redundancy.New(append(masterOpts, stateOpt("master")...)...)
 	for _, g := range groups {
 		o := child(g.System)
