@@ -218,7 +218,7 @@ func TestOrchestratorRestoresLastGoodDeploy(t *testing.T) {
 	h.add(t, chk, &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes}, quick())
 
 	// A dry run names the deploy and does nothing.
-	planned, err := h.orch.PlanTargets(context.Background())
+	planned, err := h.orch.Plan(context.Background())
 	require.NoError(t, err)
 	require.Len(t, planned, 2)
 	assert.Equal(t, netlify.VerbRestoreDeploy, planned[0].Verb)

@@ -19,10 +19,25 @@ type Action struct {
 	Do func(ctx context.Context) error
 }
 
+// String returns the action's label, "verb subject" (the verb alone when
+// there is no subject), as events and logs name it.
+func (a Action) String() string {
+	switch {
+	case a.Subject == "":
+		return a.Verb
+	case a.Verb == "":
+		return a.Subject
+	}
+	return a.Verb + " " + a.Subject
+}
+
 // Recoverer turns a report into a plan: the actions that should bring the
 // target back. Plan itself must do nothing: the orchestrator decides whether
 // and when to run the actions (a dry run lists them). An empty plan means
 // there is nothing this recoverer can do.
+//
+// Do's context is not cancelled when the orchestrator shuts down: an action
+// that has started finishes or reaches its ActionTimeout.
 type Recoverer interface {
 	Plan(ctx context.Context, r Report) ([]Action, error)
 }

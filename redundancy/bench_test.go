@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"testing"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/redundancytest"
@@ -16,7 +17,7 @@ func BenchmarkTick1000(b *testing.B) {
 	healthy := redundancy.CheckerFunc(func(context.Context) redundancy.Report {
 		return redundancy.Report{Status: redundancy.StatusHealthy}
 	})
-	p := redundancy.Policy{Interval: 1}
+	p := redundancy.Policy{Interval: time.Second}
 	for i := range 1000 {
 		if err := o.Add(redundancy.Target{Name: fmt.Sprintf("t%04d", i), Checker: healthy, Policy: p}); err != nil {
 			b.Fatal(err)
@@ -25,7 +26,7 @@ func BenchmarkTick1000(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		clock.Advance(1)
+		clock.Advance(time.Second)
 		s := o.Tick(ctx)
 		if len(s.Targets) != 1000 || s.Status != redundancy.StatusHealthy {
 			b.Fatalf("got %d targets, %s", len(s.Targets), s.Status)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime/debug"
+	"sync/atomic"
 )
 
 // ErrCheckTimeout is wrapped by the error of a check that overran its
@@ -19,35 +20,56 @@ type PanicError struct {
 
 func (e *PanicError) Error() string { return fmt.Sprintf("panic: %v", e.Value) }
 
+// checkResult is what a checker's goroutine hands back.
+type checkResult struct {
+	report Report
+	panic  *PanicError
+}
+
 // check runs the target's checker with its timeout, containing panics and
-// overruns: both give a StatusUnknown report with an error.
+// overruns: both give a StatusUnknown report with an error. A checker that
+// overruns is left to finish on its own: whatever it returns (or panics
+// with) later is dropped, never emitted.
 func (o *Orchestrator) check(ctx context.Context, t *target) Report {
+	name := t.spec.Name
 	cctx, cancel := context.WithTimeout(ctx, t.policy.Timeout)
 	defer cancel()
-	done := make(chan Report, 1)
+	done := make(chan checkResult, 1)
+	var late atomic.Bool
 	go func() {
 		defer func() {
 			if p := recover(); p != nil {
 				perr := &PanicError{Value: p, Stack: debug.Stack()}
-				o.emit(Event{Time: o.clock.Now(), Target: t.spec.Name, Kind: EventCheckPanicked, Err: perr})
-				done <- Report{Status: StatusUnknown, Summary: "check panicked", Err: fmt.Errorf("check %q: %w", t.spec.Name, perr)}
+				if late.Load() {
+					o.log.Warn("check panicked after its timeout", "target", name, "panic", o.redactString(fmt.Sprint(p)))
+				}
+				done <- checkResult{panic: perr}
 			}
 		}()
-		done <- t.spec.Checker.Check(cctx)
+		done <- checkResult{report: t.spec.Checker.Check(cctx)}
 	}()
-	var r Report
+	var res checkResult
 	select {
-	case r = <-done:
+	case res = <-done:
 	case <-cctx.Done():
-		err := cctx.Err()
-		if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
-			err = fmt.Errorf("check %q: %w after %s: %w", t.spec.Name, ErrCheckTimeout, t.policy.Timeout, err)
-		} else {
-			err = fmt.Errorf("check %q: %w", t.spec.Name, err)
+		select {
+		case res = <-done: // it answered just in time
+		default:
+			late.Store(true)
+			err := cctx.Err()
+			if errors.Is(err, context.DeadlineExceeded) && ctx.Err() == nil {
+				err = fmt.Errorf("check %q: %w after %s: %w", name, ErrCheckTimeout, t.policy.Timeout, err)
+			} else {
+				err = fmt.Errorf("check %q: %w", name, err)
+			}
+			return normalize(Report{Status: StatusUnknown, Summary: err.Error(), Err: err})
 		}
-		r = Report{Status: StatusUnknown, Summary: err.Error(), Err: err}
 	}
-	return normalize(r)
+	if res.panic != nil {
+		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventCheckPanicked, Err: res.panic})
+		return normalize(Report{Status: StatusUnknown, Summary: "check panicked", Err: fmt.Errorf("check %q: %w", name, res.panic)})
+	}
+	return normalize(res.report)
 }
 
 // normalize keeps a report self-consistent: an error is never healthy, and
@@ -63,18 +85,4 @@ func normalize(r Report) Report {
 		r.Summary = r.Err.Error()
 	}
 	return r
-}
-
-type ctxKey int
-
-const checkOnlyKey ctxKey = 1
-
-// checkOnly marks ctx so that nested orchestrators check without recovering.
-func checkOnly(ctx context.Context) context.Context {
-	return context.WithValue(ctx, checkOnlyKey, true)
-}
-
-func isCheckOnly(ctx context.Context) bool {
-	v, _ := ctx.Value(checkOnlyKey).(bool)
-	return v
 }

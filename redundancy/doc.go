@@ -24,11 +24,17 @@
 //     be healthy again.
 //
 // Every change is an Event for subscribers and Notifiers (SlogNotifier,
-// WebhookNotifier). WithStateFile persists counters, budgets, escalation
-// and the last 100 action results per target. Handler serves the state as
-// application/health+json. An Orchestrator is itself a Checker and a
-// Recoverer, so a master orchestrator can watch and repair child
-// orchestrators.
+// WebhookNotifier, EscalationNotifier). WithStateFile persists counters,
+// budgets, escalation and the last 100 action results per target. Handler
+// serves the state as application/health+json. WithRedactor keeps
+// registered secrets out of all of it. Nest makes one orchestrator a target
+// of another: a master watches and repairs child orchestrators, one per
+// system, each keeping its own policies and budgets.
+//
+// Manual control: CheckNow checks without recovering, Plan is the dry run,
+// RecoverNow recovers at once (Force past the budget). Run stops starting
+// work when its context ends, lets the action in flight finish, records
+// it, saves the state and returns.
 //
 // Start with New, Add and Run:
 //

@@ -17,8 +17,9 @@ const (
 	EventRecoverySucceeded                      // every action of the attempt succeeded
 	EventRecoveryFailed                         // the attempt stopped at a failed action, or could not be planned
 	EventEscalated                              // the budget is spent: no more actions until a healthy stretch or a forced recovery
-	EventCheckPanicked                          // a checker, recoverer or action panicked; the panic was contained (Err)
-	EventStateDiscarded                         // the state file could not be read and was set aside (Err)
+	EventCheckPanicked                          // a checker panicked; the panic was contained (Err wraps a *PanicError)
+	EventStateDiscarded                         // the state file could not be read and was set aside, or cannot be used (Err)
+	EventPlanPanicked                           // a recoverer's Plan panicked; the recovery failed (Err wraps a *PanicError)
 )
 
 var eventNames = map[EventKind]string{
@@ -31,6 +32,7 @@ var eventNames = map[EventKind]string{
 	EventEscalated:         "escalated",
 	EventCheckPanicked:     "check-panicked",
 	EventStateDiscarded:    "state-discarded",
+	EventPlanPanicked:      "plan-panicked",
 }
 
 // String returns the kind's kebab-case name ("status-changed").
@@ -55,6 +57,9 @@ type Event struct {
 	Action  string // "verb subject" for action events
 	Attempt int    // recovery attempt number within the budget window (1-based)
 	Err     error
+	// History is set on EventEscalated: the action results of the attempts
+	// inside the budget window, oldest first (what was tried).
+	History []ActionResult
 }
 
 // String returns a one-line description for logs.

@@ -6,8 +6,12 @@ import (
 )
 
 // Notifier receives events: alerts to people or other systems. Notify is
-// called for every event, outside the orchestrator's locks; it must return
-// quickly (queue slow work, as WebhookNotifier does).
+// called for every event, outside the orchestrator's locks, one event at a
+// time, with a context that ends after the orchestrator's notify timeout
+// (WithNotifyTimeout, default 5s). It must return quickly: queue slow work,
+// as WebhookNotifier and EscalationNotifier do. A call still running at
+// the deadline is no longer waited for, and the events that come before it
+// returns are not delivered to that notifier (they are logged).
 type Notifier interface {
 	Notify(ctx context.Context, e Event) error
 }
@@ -41,7 +45,7 @@ func (n *SlogNotifier) Notify(ctx context.Context, e Event) error {
 // failures and a turn to unhealthy at warn, the rest at info.
 func eventLevel(e Event) slog.Level {
 	switch e.Kind {
-	case EventActionFailed, EventRecoveryFailed, EventCheckPanicked, EventStateDiscarded:
+	case EventActionFailed, EventRecoveryFailed, EventCheckPanicked, EventPlanPanicked, EventStateDiscarded:
 		return slog.LevelWarn
 	case EventEscalated:
 		return slog.LevelError

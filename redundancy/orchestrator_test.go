@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -218,10 +219,10 @@ func TestBudgetExhaustionEscalates(t *testing.T) {
 	assert.Equal(t, 10, ch.Calls(), "checks go on while escalated")
 
 	// A manual recovery within budget is refused; a forced one runs and clears escalation.
-	_, err := o.RecoverNow(ctx, redundancy.WithinBudget, "web")
+	_, err := o.RecoverNow(ctx, []string{"web"})
 	require.ErrorIs(t, err, redundancy.ErrEscalated)
 	assert.Len(t, rec.Runs(), 3)
-	res, err := o.RecoverNow(ctx, redundancy.Force, "web")
+	res, err := o.RecoverNow(ctx, []string{"web"}, redundancy.Force())
 	require.NoError(t, err)
 	require.Len(t, res, 1)
 	assert.True(t, res[0].OK())
@@ -291,41 +292,70 @@ func TestSuccessThresholdAfterRecovery(t *testing.T) {
 }
 
 func TestPlanStopsAtFirstFailedAction(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	o, _ := newOrch(t)
-	rec := redundancytest.NewRecoverer("a", "b", "c")
-	rec.Fail("b", 10)
-	p := fastPolicy()
-	p.Retry = 2
-	p.RetryDelay = time.Millisecond
-	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: p}))
-	recorder := redundancytest.NewRecorder(o)
-	o.Tick(ctx)
-	assert.Equal(t, []string{"a", "b", "b", "b"}, rec.Runs(), "b retried twice, c never run")
-	st, _ := o.Target("web")
-	require.Len(t, st.History, 2)
-	assert.Equal(t, 3, st.History[1].Tries)
-	assert.Contains(t, st.History[1].Error, "scripted failure")
-	failed := recorder.WaitFor(t, redundancy.EventActionFailed, time.Second)
-	assert.Equal(t, "b thing", failed.Action)
-	assert.ErrorIs(t, failed.Err, redundancytest.ErrScripted)
-	assert.Equal(t, 1, recorder.Count(redundancy.EventRecoveryFailed))
+	synctest.Test(t, func(t *testing.T) { // the pauses between retries pass on the bubble's clock
+		ctx := context.Background()
+		o := redundancy.New()
+		rec := redundancytest.NewRecoverer("a", "b", "c")
+		rec.Fail("b", 10)
+		p := fastPolicy()
+		p.Retry = 2
+		p.RetryDelay = time.Second
+		require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: p}))
+		recorder := redundancytest.NewRecorder(o)
+		start := time.Now()
+		o.Tick(ctx)
+		assert.Equal(t, []string{"a", "b", "b", "b"}, rec.Runs(), "b retried twice, c never run")
+		assert.Equal(t, 3*time.Second, time.Since(start), "1s, then 2s between the tries of b")
+		st, _ := o.Target("web")
+		require.Len(t, st.History, 2)
+		assert.Equal(t, 3, st.History[1].Tries)
+		assert.Equal(t, 3*time.Second, st.History[1].Elapsed)
+		assert.Contains(t, st.History[1].Error, "scripted failure")
+		failed := recorder.WaitFor(t, redundancy.EventActionFailed, time.Second)
+		assert.Equal(t, "b thing", failed.Action)
+		assert.ErrorIs(t, failed.Err, redundancytest.ErrScripted)
+		assert.Equal(t, 1, recorder.Count(redundancy.EventRecoveryFailed))
+	})
 }
 
 func TestRetrySucceedsWithinAttempt(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		o := redundancy.New()
+		rec := redundancytest.NewRecoverer("flaky")
+		rec.Fail("flaky", 2)
+		p := fastPolicy()
+		p.Retry = 2
+		p.RetryDelay = time.Millisecond
+		require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: p}))
+		recorder := redundancytest.NewRecorder(o)
+		o.Tick(context.Background())
+		assert.Len(t, rec.Runs(), 3)
+		assert.Equal(t, 1, recorder.Count(redundancy.EventRecoverySucceeded))
+	})
+}
+
+// The pause between the tries of an action is waited on the orchestrator's
+// Clock: a FakeClock holds the retry until it is advanced.
+func TestRetryDelayWaitsOnTheClock(t *testing.T) {
 	t.Parallel()
-	o, _ := newOrch(t)
+	o, clock := newOrch(t)
 	rec := redundancytest.NewRecoverer("flaky")
-	rec.Fail("flaky", 2)
+	rec.Fail("flaky", 1)
 	p := fastPolicy()
-	p.Retry = 2
-	p.RetryDelay = time.Millisecond
+	p.Retry = 1
+	p.RetryDelay = time.Minute
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: p}))
-	recorder := redundancytest.NewRecorder(o)
-	o.Tick(context.Background())
-	assert.Len(t, rec.Runs(), 3)
-	assert.Equal(t, 1, recorder.Count(redundancy.EventRecoverySucceeded))
+	done := make(chan struct{})
+	go func() { o.Tick(context.Background()); close(done) }()
+	require.True(t, clock.BlockUntil(1, 5*time.Second), "the retry waits on the clock")
+	assert.Equal(t, []string{"flaky"}, rec.Runs())
+	clock.Advance(59 * time.Second)
+	assert.Equal(t, []string{"flaky"}, rec.Runs(), "not before RetryDelay")
+	clock.Advance(time.Second)
+	<-done
+	assert.Equal(t, []string{"flaky", "flaky"}, rec.Runs())
+	st, _ := o.Target("web")
+	assert.Equal(t, time.Minute, st.History[0].Elapsed, "timed on the clock")
 }
 
 func TestCheckPanicIsContained(t *testing.T) {
@@ -372,7 +402,8 @@ func TestPlannerPanicIsContained(t *testing.T) {
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: fastPolicy()}))
 	recorder := redundancytest.NewRecorder(o)
 	o.Tick(context.Background())
-	assert.Equal(t, 1, recorder.Count(redundancy.EventCheckPanicked))
+	assert.Equal(t, 1, recorder.Count(redundancy.EventPlanPanicked))
+	assert.Zero(t, recorder.Count(redundancy.EventCheckPanicked), "a recoverer panic has its own kind")
 	assert.Equal(t, 1, recorder.Count(redundancy.EventRecoveryFailed))
 }
 
@@ -403,7 +434,7 @@ func TestDryRunDoesNothing(t *testing.T) {
 	o, _ := newOrch(t, redundancy.WithDryRun(true))
 	rec := redundancytest.NewRecoverer("a", "b")
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: fastPolicy()}))
-	res, err := o.RecoverNow(context.Background(), redundancy.WithinBudget)
+	res, err := o.RecoverNow(context.Background(), nil)
 	require.NoError(t, err)
 	require.Len(t, res, 2)
 	assert.True(t, res[0].DryRun)
@@ -412,13 +443,13 @@ func TestDryRunDoesNothing(t *testing.T) {
 	assert.Equal(t, redundancy.DefaultBudgetMax, st.BudgetLeft, "a dry run spends no budget")
 }
 
-func TestPlanTargetsIsADryRun(t *testing.T) {
+func TestPlanIsADryRun(t *testing.T) {
 	t.Parallel()
 	o, _ := newOrch(t)
 	rec := redundancytest.NewRecoverer("pm2.restart", "pm2.save")
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: fastPolicy()}))
 	require.NoError(t, o.Add(redundancy.Target{Name: "watch-only", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("x"))}))
-	plan, err := o.PlanTargets(context.Background())
+	plan, err := o.Plan(context.Background())
 	require.NoError(t, err)
 	assert.Equal(t, []redundancy.PlannedAction{
 		{Target: "web", Verb: "pm2.restart", Subject: "thing", Reason: "down"},
@@ -426,7 +457,7 @@ func TestPlanTargetsIsADryRun(t *testing.T) {
 	}, plan)
 	assert.Empty(t, rec.Runs())
 
-	_, err = o.PlanTargets(context.Background(), "nope")
+	_, err = o.Plan(context.Background(), "nope")
 	require.ErrorIs(t, err, redundancy.ErrUnknownTarget)
 }
 
@@ -434,7 +465,7 @@ func TestRecoverNowUnknownTargetAndNoRecoverer(t *testing.T) {
 	t.Parallel()
 	o, _ := newOrch(t)
 	require.NoError(t, o.Add(redundancy.Target{Name: "watch", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("x"))}))
-	_, err := o.RecoverNow(context.Background(), redundancy.WithinBudget, "watch", "ghost")
+	_, err := o.RecoverNow(context.Background(), []string{"watch", "ghost"})
 	require.ErrorIs(t, err, redundancy.ErrUnknownTarget)
 	require.ErrorIs(t, err, redundancy.ErrNoRecoverer)
 }
@@ -481,6 +512,6 @@ func TestRecovererExhaustedEscalatesAtOnce(t *testing.T) {
 	assert.Equal(t, redundancy.DefaultBudgetMax, st.BudgetLeft, "no budget spent on a plan that cannot work")
 	assert.Equal(t, 1, recorder.Count(redundancy.EventEscalated))
 	assert.Zero(t, recorder.Count(redundancy.EventRecoveryStarted))
-	_, err := o.RecoverNow(ctx, redundancy.WithinBudget, "gh")
+	_, err := o.RecoverNow(ctx, []string{"gh"})
 	require.ErrorIs(t, err, redundancy.ErrEscalated)
 }

@@ -9,7 +9,7 @@ import (
 // Policy says how often a target is checked and how eagerly it is repaired.
 // A zero field takes the default given beside it.
 type Policy struct {
-	// Interval between checks. Default 30s.
+	// Interval between checks. Default 30s; at least MinInterval.
 	Interval time.Duration
 	// Timeout of one check; a check that overruns is StatusUnknown with an
 	// error wrapping context.DeadlineExceeded. Default 10s.
@@ -66,11 +66,17 @@ const (
 	DefaultActionTimeout    = 2 * time.Minute
 )
 
+// MinInterval is the shortest Policy.Interval Validate accepts: a target
+// that must be seen sooner uses an event source (Orchestrator.Trigger).
+const MinInterval = time.Second
+
 // DefaultPolicy returns the policy a zero Policy stands for.
 func DefaultPolicy() Policy { return Policy{}.withDefaults() }
 
-// Validate reports the first field of p that no policy may have: a negative
-// duration, threshold or budget, or a jitter of 1 or more.
+// Validate reports every field of p that no policy may have: a negative
+// duration, threshold or budget, an interval below MinInterval, a jitter of
+// 1 or more, or a backoff base above its maximum (defaults included: a
+// Base above 5m needs a Max).
 func (p Policy) Validate() error {
 	var errs []error
 	neg := func(name string, d time.Duration) {
@@ -98,8 +104,18 @@ func (p Policy) Validate() error {
 	if p.Backoff.Jitter >= 1 {
 		errs = append(errs, fmt.Errorf("policy.Backoff.Jitter must be below 1 (got %g)", p.Backoff.Jitter))
 	}
-	if p.Backoff.Base > 0 && p.Backoff.Max > 0 && p.Backoff.Max < p.Backoff.Base {
-		errs = append(errs, fmt.Errorf("policy.Backoff.Max (%s) is below Backoff.Base (%s)", p.Backoff.Max, p.Backoff.Base))
+	if p.Interval > 0 && p.Interval < MinInterval {
+		errs = append(errs, fmt.Errorf("policy.Interval %s is below the minimum of %s (use Trigger to check sooner)", p.Interval, MinInterval))
+	}
+	if eff := p.withDefaults().Backoff; p.Backoff.Base >= 0 && p.Backoff.Max >= 0 && eff.Max < eff.Base {
+		base, ceiling := eff.Base.String(), eff.Max.String()
+		if p.Backoff.Base == 0 {
+			base += ", the default"
+		}
+		if p.Backoff.Max == 0 {
+			ceiling += ", the default"
+		}
+		errs = append(errs, fmt.Errorf("policy.Backoff.Max (%s) is below Backoff.Base (%s)", ceiling, base))
 	}
 	return errors.Join(errs...)
 }

@@ -6,42 +6,58 @@ import (
 	"fmt"
 	"runtime/debug"
 	"time"
-
-	"github.com/sethvargo/go-retry"
 )
 
-// RecoverMode says whether a manual recovery honours the budget.
-type RecoverMode int
+// RecoverOption changes how RecoverNow treats the budget.
+type RecoverOption func(*recoverOptions)
+
+type recoverOptions struct{ force bool }
+
+// Force makes RecoverNow run whatever the budget says, and clear the
+// target's escalation. A forced recovery of a target made by Nest forces
+// the child's recoveries too.
+func Force() RecoverOption { return func(r *recoverOptions) { r.force = true } }
+
+// attemptMode is who asked for a recovery attempt.
+type attemptMode int
 
 const (
-	// WithinBudget runs a manual recovery only while the target's budget
-	// has attempts left; an escalated target is refused with ErrEscalated.
-	WithinBudget RecoverMode = iota
-	// Force runs it whatever the budget says and clears the escalation.
-	Force
-	recoverAuto // the schedule's own recovery: thresholds, backoff and budget apply
+	modeScheduled attemptMode = iota // Run or Tick: thresholds, backoff and budget apply
+	modeManual                       // RecoverNow: the budget applies
+	modeForced                       // RecoverNow with Force: nothing stops it
 )
 
-// RecoverNow checks the named targets (all when none are named) and runs
+// RecoverNow checks the named targets (all when names is empty) and runs
 // their recoverers' plans at once, ignoring failure thresholds and backoff.
-// With WithinBudget an escalated or budget-spent target is refused (its
-// error wraps ErrEscalated); Force runs it anyway and clears the
-// escalation. A target with nothing to do yields no results. The error
-// joins the per-target errors: unknown names, planning failures, failed
-// actions.
-func (o *Orchestrator) RecoverNow(ctx context.Context, mode RecoverMode, names ...string) ([]ActionResult, error) {
-	if mode != WithinBudget && mode != Force {
-		return nil, fmt.Errorf("recover now: invalid mode %d", int(mode))
+// An escalated or budget-spent target is refused (its error wraps
+// ErrEscalated) unless Force is given, which runs it anyway and clears the
+// escalation. A target with nothing to do yields no results. When ctx ends
+// no further target is started and the running plan stops after its
+// current action (ErrInterrupted). The error joins the per-target errors:
+// unknown names, planning failures, failed actions. With WithRedactor the
+// results and the error are redacted.
+func (o *Orchestrator) RecoverNow(ctx context.Context, names []string, opts ...RecoverOption) ([]ActionResult, error) {
+	var ro recoverOptions
+	for _, opt := range opts {
+		if opt != nil {
+			opt(&ro)
+		}
+	}
+	mode := modeManual
+	if ro.force {
+		mode = modeForced
 	}
 	ts, err := o.lookup(names)
 	errs := []error{err}
+	o.refreshChildren(ctx, ts)
 	var results []ActionResult
-	for _, t := range ts {
-		r := o.check(checkOnly(ctx), t)
-		o.mu.Lock()
-		evs, _ := t.observe(r, o.clock.Now())
-		o.mu.Unlock()
-		o.emit(evs...)
+	for i, t := range ts {
+		if stopping(ctx) {
+			errs = append(errs, fmt.Errorf("recover: %w: %d of %d targets not started", ErrInterrupted, len(ts)-i, len(ts)))
+			break
+		}
+		r := o.check(ctx, t)
+		o.observe(t, r, false, time.Time{})
 		if t.spec.Recoverer == nil {
 			if r.Status != StatusHealthy {
 				errs = append(errs, fmt.Errorf("recover %q: %w", t.spec.Name, ErrNoRecoverer))
@@ -54,31 +70,44 @@ func (o *Orchestrator) RecoverNow(ctx context.Context, mode RecoverMode, names .
 			errs = append(errs, err)
 		}
 	}
-	o.saveState()
-	return results, errors.Join(errs...)
+	o.saveState(true)
+	return redactResults(o.red, results), o.redactErr(errors.Join(errs...))
 }
 
-// PlanTargets checks the named targets (all when none are named) and
-// returns what their recoverers would do now: a dry run. Nothing is done.
-func (o *Orchestrator) PlanTargets(ctx context.Context, names ...string) ([]PlannedAction, error) {
+// Plan is the dry run: it checks the named targets (all when none are
+// named) and returns what their recoverers would do now, ignoring
+// thresholds, backoff and budget. Nothing is done and no state changes.
+// For a target made by Nest it returns the child's plan, each target named
+// "nest/target". With WithRedactor the plan and the error are redacted.
+func (o *Orchestrator) Plan(ctx context.Context, names ...string) ([]PlannedAction, error) {
 	ts, err := o.lookup(names)
 	errs := []error{err}
 	var out []PlannedAction
 	for _, t := range ts {
+		if c := t.spec.nested; c != nil {
+			pl, err := c.Plan(ctx)
+			errs = append(errs, err)
+			for _, pa := range pl {
+				pa.Target = t.spec.Name + "/" + pa.Target
+				out = append(out, pa)
+			}
+			continue
+		}
 		if t.spec.Recoverer == nil {
 			continue
 		}
-		r := o.check(checkOnly(ctx), t)
+		r := o.check(ctx, t)
 		actions, err := o.plan(ctx, t, r)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		for _, a := range actions {
-			out = append(out, PlannedAction{Target: t.spec.Name, Verb: a.Verb, Subject: a.Subject, Reason: a.Reason})
+			out = append(out, PlannedAction{Target: t.spec.Name, Verb: a.Verb,
+				Subject: o.redactString(a.Subject), Reason: o.redactString(a.Reason)})
 		}
 	}
-	return out, errors.Join(errs...)
+	return out, o.redactErr(errors.Join(errs...))
 }
 
 // plan asks the recoverer for a plan, containing a panic.
@@ -86,7 +115,7 @@ func (o *Orchestrator) plan(ctx context.Context, t *target, r Report) (actions [
 	defer func() {
 		if p := recover(); p != nil {
 			perr := &PanicError{Value: p, Stack: debug.Stack()}
-			o.emit(Event{Time: o.clock.Now(), Target: t.spec.Name, Kind: EventCheckPanicked, Err: perr})
+			o.emit(Event{Time: o.clock.Now(), Target: t.spec.Name, Kind: EventPlanPanicked, Err: perr})
 			actions, err = nil, fmt.Errorf("plan %q: %w", t.spec.Name, perr)
 		}
 	}()
@@ -96,7 +125,7 @@ func (o *Orchestrator) plan(ctx context.Context, t *target, r Report) (actions [
 	}
 	for i, a := range actions {
 		if a.Do == nil {
-			return nil, fmt.Errorf("plan %q: action %d (%s) has no Do func", t.spec.Name, i, a.Verb)
+			return nil, fmt.Errorf("plan %q: action %d (%s) has no Do func", t.spec.Name, i, a)
 		}
 	}
 	return actions, nil
@@ -105,7 +134,7 @@ func (o *Orchestrator) plan(ctx context.Context, t *target, r Report) (actions [
 // recoverTarget runs one recovery attempt for t unless the gate (budget,
 // backoff, escalation) says no. Concurrent calls for the same target share
 // one attempt.
-func (o *Orchestrator) recoverTarget(ctx context.Context, t *target, r Report, mode RecoverMode) ([]ActionResult, error) {
+func (o *Orchestrator) recoverTarget(ctx context.Context, t *target, r Report, mode attemptMode) ([]ActionResult, error) {
 	v, err, _ := o.sf.Do(t.spec.Name, func() (any, error) {
 		return o.attempt(ctx, t, r, mode)
 	})
@@ -113,49 +142,21 @@ func (o *Orchestrator) recoverTarget(ctx context.Context, t *target, r Report, m
 	return rs, err
 }
 
-func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode RecoverMode) ([]ActionResult, error) {
+func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode attemptMode) ([]ActionResult, error) {
 	name := t.spec.Name
+	stop, release := stopContext(ctx)
+	defer release()
+	if stopping(stop) {
+		return nil, fmt.Errorf("recover %q: %w", name, ErrInterrupted)
+	}
 	now := o.clock.Now()
-
-	// The gate.
-	o.mu.Lock()
-	t.pruneAttempts(now)
-	if mode == Force {
-		t.escalated = false
+	if ok, err := o.gate(t, r, now, mode); !ok {
+		return nil, err
 	}
-	if !o.dryRun && mode != Force && len(t.attempts) >= t.policy.Budget.Max {
-		var evs []Event
-		if !t.escalated {
-			t.escalated = true
-			evs = append(evs, Event{Time: now, Target: name, Kind: EventEscalated, Report: r,
-				Err: fmt.Errorf("%d recovery attempts in %s did not bring %q back", len(t.attempts), t.policy.Budget.Window, name)})
-		}
-		o.mu.Unlock()
-		o.emit(evs...)
-		return nil, fmt.Errorf("recover %q: %w", name, ErrEscalated)
-	}
-	if t.escalated && mode != Force {
-		o.mu.Unlock()
-		return nil, fmt.Errorf("recover %q: %w", name, ErrEscalated)
-	}
-	if mode == recoverAuto && t.backoffN > 0 && now.Before(t.nextAttempt) {
-		o.mu.Unlock()
-		return nil, nil
-	}
-	o.mu.Unlock()
 
 	actions, err := o.plan(ctx, t, r)
 	if errors.Is(err, ErrExhausted) && !o.dryRun {
-		o.mu.Lock()
-		var evs []Event
-		if !t.escalated {
-			t.escalated = true
-			evs = append(evs, Event{Time: now, Target: name, Kind: EventEscalated, Report: r, Err: err})
-		}
-		o.mu.Unlock()
-		o.emit(evs...)
-		o.saveState()
-		return nil, fmt.Errorf("%w: %w", ErrEscalated, err)
+		return nil, o.escalate(t, r, now, err)
 	}
 	if err == nil && len(actions) == 0 {
 		o.log.Debug("nothing to do", "target", name)
@@ -164,7 +165,8 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode Re
 	if o.dryRun {
 		results := make([]ActionResult, 0, len(actions))
 		for _, a := range actions {
-			o.log.Info("dry run: would run action", "target", name, "action", a.Verb, "subject", a.Subject, "reason", a.Reason)
+			o.log.Info("dry run: would run action", "target", name, "action", a.Verb,
+				"subject", o.redactString(a.Subject), "reason", o.redactString(a.Reason))
 			results = append(results, ActionResult{Target: name, Verb: a.Verb, Subject: a.Subject, Reason: a.Reason, Started: now, DryRun: true})
 		}
 		return results, err
@@ -176,34 +178,33 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode Re
 	t.nextAttempt = now.Add(backoffDelay(t.policy.Backoff, t.backoffN))
 	t.recoveries++
 	attemptNo := len(t.attempts)
+	o.dirty = true
 	o.mu.Unlock()
 	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo})
 
-	if err != nil {
-		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventRecoveryFailed, Report: r, Attempt: attemptNo, Err: err})
-		o.saveState()
-		return nil, err
-	}
-
 	var results []ActionResult
-	var failed error
-	for _, a := range actions {
-		res := o.runAction(ctx, t, a, attemptNo)
+	failed := err
+	for i, a := range actions {
+		if failed != nil {
+			break
+		}
+		if stopping(stop) {
+			failed = fmt.Errorf("recover %q: %w: %d of %d actions not started", name, ErrInterrupted, len(actions)-i, len(actions))
+			break
+		}
+		res := o.redactResult(o.runAction(ctx, stop, t, a, attemptNo, mode == modeForced))
 		results = append(results, res)
 		o.mu.Lock()
 		t.addHistory(res)
+		o.dirty = true
 		o.mu.Unlock()
-		label := a.Verb
-		if a.Subject != "" {
-			label += " " + a.Subject
-		}
 		if res.Err != nil {
-			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: label, Attempt: attemptNo, Err: res.Err})
-			failed = fmt.Errorf("recover %q: %s: %w", name, label, res.Err)
+			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: a.String(), Attempt: attemptNo, Err: res.Err})
+			failed = fmt.Errorf("recover %q: %s: %w", name, a, res.Err)
 			break
 		}
-		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: label, Attempt: attemptNo})
-		o.saveState()
+		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: a.String(), Attempt: attemptNo})
+		o.saveState(false)
 	}
 	if failed != nil {
 		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventRecoveryFailed, Report: r, Attempt: attemptNo, Err: failed})
@@ -214,64 +215,51 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode Re
 		o.mu.Unlock()
 		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventRecoverySucceeded, Report: r, Attempt: attemptNo})
 	}
-	o.saveState()
+	o.saveState(false)
 	return results, failed
 }
 
-// runAction runs one action with the policy's retries, each try bounded by
-// ActionTimeout. A cancelled ctx stops further tries but lets the running
-// one finish (or time out).
-func (o *Orchestrator) runAction(ctx context.Context, t *target, a Action, attemptNo int) ActionResult {
-	p := t.policy
-	res := ActionResult{Target: t.spec.Name, Verb: a.Verb, Subject: a.Subject, Reason: a.Reason, Attempt: attemptNo, Started: o.clock.Now()}
-	begin := time.Now()
-	b := retry.WithMaxRetries(uint64(p.Retry), retry.NewExponential(p.RetryDelay))
-	detached := context.WithoutCancel(ctx)
-	var last error
-	_ = retry.Do(detached, b, func(context.Context) error {
-		if res.Tries > 0 && ctx.Err() != nil {
-			return nil // shutting down: keep the last error, try no more
-		}
-		res.Tries++
-		actx, cancel := context.WithTimeout(detached, p.ActionTimeout)
-		defer cancel()
-		last = safeDo(actx, a)
-		if last != nil {
-			return retry.RetryableError(last)
-		}
-		return nil
-	})
-	res.Elapsed = time.Since(begin)
-	if last != nil {
-		res.Err = last
-		res.Error = last.Error()
+// gate decides whether an attempt may start now: the budget, the
+// escalation and (for scheduled attempts) the backoff. A refusal is an
+// error wrapping ErrEscalated, or none when only the backoff said wait.
+func (o *Orchestrator) gate(t *target, r Report, now time.Time, mode attemptMode) (bool, error) {
+	o.mu.Lock()
+	t.pruneAttempts(now)
+	if mode == modeForced && t.escalated {
+		t.escalated = false
+		o.dirty = true
 	}
-	return res
+	spent := !o.dryRun && mode != modeForced && len(t.attempts) >= t.policy.Budget.Max
+	n := len(t.attempts)
+	escalated := t.escalated && mode != modeForced
+	backoff := mode == modeScheduled && t.backoffN > 0 && now.Before(t.nextAttempt)
+	o.mu.Unlock()
+	switch {
+	case spent:
+		return false, o.escalate(t, r, now, fmt.Errorf("%d recovery attempts in %s did not bring %q back", n, t.policy.Budget.Window, t.spec.Name))
+	case escalated:
+		return false, fmt.Errorf("recover %q: %w", t.spec.Name, ErrEscalated)
+	case backoff:
+		return false, nil
+	}
+	return true, nil
 }
 
-func safeDo(ctx context.Context, a Action) (err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = &PanicError{Value: p, Stack: debug.Stack()}
-		}
-	}()
-	return a.Do(ctx)
-}
-
-// backoffDelay is the pause before the (n+1)-th attempt after n attempts.
-func backoffDelay(b Backoff, n int) time.Duration {
-	var bo retry.Backoff = retry.NewExponential(b.Base)
-	bo = retry.WithCappedDuration(b.Max, bo)
-	if b.Jitter > 0 {
-		bo = retry.WithJitterPercent(uint64(b.Jitter*100), bo)
+// escalate marks t escalated, emitting EventEscalated (with what was tried)
+// the first time, and returns the error wrapping ErrEscalated and cause.
+func (o *Orchestrator) escalate(t *target, r Report, now time.Time, cause error) error {
+	o.mu.Lock()
+	first := !t.escalated
+	t.escalated = true
+	var hist []ActionResult
+	if first {
+		hist = t.windowHistory(now)
+		o.dirty = true
 	}
-	d := b.Base
-	for range n {
-		next, stop := bo.Next()
-		if stop {
-			break
-		}
-		d = next
+	o.mu.Unlock()
+	if first {
+		o.emit(Event{Time: now, Target: t.spec.Name, Kind: EventEscalated, Report: r, Err: cause, History: hist})
+		o.saveState(false)
 	}
-	return d
+	return fmt.Errorf("recover %q: %w: %w", t.spec.Name, ErrEscalated, cause)
 }

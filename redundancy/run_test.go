@@ -35,7 +35,7 @@ func TestConcurrentTickAndRecoverNowRunOneRecovery(t *testing.T) {
 		require.Len(t, rec.Runs(), 1)
 		wg.Go(func() {
 			var err error
-			manual, err = o.RecoverNow(context.Background(), redundancy.WithinBudget, "web")
+			manual, err = o.RecoverNow(context.Background(), []string{"web"})
 			assert.NoError(t, err)
 		})
 		synctest.Wait() // RecoverNow is waiting on the in-flight recovery

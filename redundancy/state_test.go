@@ -66,7 +66,7 @@ func TestStateKeepsLast100Actions(t *testing.T) {
 	rec := redundancytest.NewRecoverer("a", "b", "c")
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker(redundancytest.Unhealthy("web")), Recoverer: rec, Policy: fastPolicy()}))
 	for range 40 {
-		_, err := o.RecoverNow(ctx, redundancy.Force, "web")
+		_, err := o.RecoverNow(ctx, []string{"web"}, redundancy.Force())
 		require.NoError(t, err)
 	}
 	st, _ := o.Target("web")

@@ -17,6 +17,8 @@ type Target struct {
 	Recoverer Recoverer
 	// Policy tunes checking and recovery; zero fields take the defaults.
 	Policy Policy
+
+	nested *Orchestrator // set by Nest: the child orchestrator this target stands for
 }
 
 // ErrInvalidTarget is wrapped by Add's errors for a target that cannot be added.

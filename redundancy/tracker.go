@@ -13,7 +13,8 @@ type target struct {
 	lastCheck time.Time
 	nextCheck time.Time
 	busy      bool
-	triggered bool
+	triggered bool // Trigger asked for a check ahead of the schedule
+	woken     bool // the check under way was triggered
 
 	failures     int // consecutive degraded or unhealthy reports
 	successes    int // consecutive healthy reports
@@ -100,6 +101,18 @@ func (t *target) budgetLeft(now time.Time) int {
 		}
 	}
 	return max(t.policy.Budget.Max-n, 0)
+}
+
+// windowHistory returns the action results of the attempts still inside
+// the budget window, oldest first: what was tried before an escalation.
+func (t *target) windowHistory(now time.Time) []ActionResult {
+	var out []ActionResult
+	for _, r := range t.history {
+		if now.Sub(r.Started) < t.policy.Budget.Window {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 func (t *target) addHistory(rs ...ActionResult) {

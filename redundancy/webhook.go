@@ -9,6 +9,8 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/url"
+	"strings"
 	"sync"
 	"time"
 
@@ -23,7 +25,11 @@ import (
 //
 // The body is {"time","target","event","from","to","action","attempt",
 // "summary","error","findings"}; it never holds the URL, which may carry a
-// secret, and the URL never appears in errors or logs.
+// secret, and the URL never appears in errors or logs. With
+// WithWebhookRedactor the body's text is redacted. A redirect is followed
+// only to the same scheme and host; a redirect elsewhere is not followed
+// (the delivery fails), so neither the body nor the headers cross hosts,
+// and no Referer is ever sent.
 type WebhookNotifier struct {
 	url     string
 	client  *http.Client
@@ -31,9 +37,12 @@ type WebhookNotifier struct {
 	retries uint64
 	base    time.Duration
 	log     *slog.Logger
+	red     *Redactor
 
 	queue   chan Event
 	done    chan struct{}
+	stop    context.Context // ends when Close gives up: the delivery in flight is abandoned
+	cancel  context.CancelFunc
 	once    sync.Once
 	mu      sync.Mutex
 	dropped int
@@ -44,9 +53,21 @@ type WebhookNotifier struct {
 // WebhookOption configures a WebhookNotifier.
 type WebhookOption func(*WebhookNotifier)
 
-// WithWebhookClient sets the HTTP client (default: a client with a 10s timeout).
+// WithWebhookClient sets the HTTP client (default: a client with a 10s
+// timeout). The notifier uses a copy whose redirect policy is its own
+// (same scheme and host only, no Referer) before c's CheckRedirect.
 func WithWebhookClient(c *http.Client) WebhookOption {
-	return func(w *WebhookNotifier) { w.client = c }
+	return func(w *WebhookNotifier) {
+		if c != nil {
+			w.client = c
+		}
+	}
+}
+
+// WithWebhookRedactor redacts the text of every body (summary, error,
+// action, findings) with r.
+func WithWebhookRedactor(r *Redactor) WebhookOption {
+	return func(w *WebhookNotifier) { w.red = r }
 }
 
 // WithWebhookHeader adds a header to every request (e.g. an authorization).
@@ -78,7 +99,11 @@ func WithWebhookQueue(n int) WebhookOption {
 
 // WithWebhookLogger sets where delivery failures are logged (default: discarded).
 func WithWebhookLogger(l *slog.Logger) WebhookOption {
-	return func(w *WebhookNotifier) { w.log = l }
+	return func(w *WebhookNotifier) {
+		if l != nil {
+			w.log = l
+		}
+	}
 }
 
 // NewWebhookNotifier starts a notifier posting to url. It fails for a URL
@@ -86,7 +111,7 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 func NewWebhookNotifier(url string, opts ...WebhookOption) (*WebhookNotifier, error) {
 	req, err := http.NewRequest(http.MethodPost, url, nil)
 	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
-		return nil, errors.New("webhook notifier: URL must be an absolute http or https URL")
+		return nil, errors.New("redundancy: webhook notifier: URL must be an absolute http or https URL")
 	}
 	w := &WebhookNotifier{
 		url: url, client: &http.Client{Timeout: 10 * time.Second}, headers: http.Header{},
@@ -94,10 +119,37 @@ func NewWebhookNotifier(url string, opts ...WebhookOption) (*WebhookNotifier, er
 		queue: make(chan Event, 256), done: make(chan struct{}),
 	}
 	for _, o := range opts {
-		o(w)
+		if o != nil {
+			o(w)
+		}
 	}
+	c := *w.client
+	c.CheckRedirect = sameHostRedirects(w.client.CheckRedirect)
+	w.client = &c
+	w.stop, w.cancel = context.WithCancel(context.Background())
 	go w.loop()
 	return w, nil
+}
+
+// sameHostRedirects is the webhook's redirect policy: follow only to the
+// same scheme and host (then next, if set), never send a Referer; a
+// redirect elsewhere is answered with the redirect response itself, which
+// the delivery reports as a failure.
+func sameHostRedirects(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		req.Header.Del("Referer")
+		first := via[0].URL
+		if req.URL.Scheme != first.Scheme || req.URL.Host != first.Host {
+			return http.ErrUseLastResponse
+		}
+		if len(via) >= 5 {
+			return errors.New("redundancy: webhook: too many redirects")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		return nil
+	}
 }
 
 // Notify queues e for delivery and returns at once.
@@ -126,21 +178,30 @@ func (w *WebhookNotifier) Stats() (sent, failed, dropped int) {
 	return w.sent, w.failed, w.dropped
 }
 
-// Close delivers what is queued and stops, or gives up when ctx ends.
+// Close delivers what is queued and stops, or gives up when ctx ends: the
+// delivery in flight is then abandoned and the rest of the queue dropped.
 func (w *WebhookNotifier) Close(ctx context.Context) error {
 	w.once.Do(func() { close(w.queue) })
 	select {
 	case <-w.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("webhook notifier: close: %w", ctx.Err())
+		w.cancel()
+		return fmt.Errorf("redundancy: webhook notifier: close: %w", ctx.Err())
 	}
 }
 
 func (w *WebhookNotifier) loop() {
 	defer close(w.done)
+	defer w.cancel()
 	for e := range w.queue {
-		err := w.deliver(e)
+		if w.stop.Err() != nil {
+			w.mu.Lock()
+			w.dropped++
+			w.mu.Unlock()
+			continue
+		}
+		err := w.deliver(w.stop, e)
 		w.mu.Lock()
 		if err != nil {
 			w.failed++
@@ -168,7 +229,8 @@ type webhookBody struct {
 	Findings []Finding `json:"findings,omitempty"`
 }
 
-func (w *WebhookNotifier) deliver(e Event) error {
+func (w *WebhookNotifier) deliver(ctx context.Context, e Event) error {
+	e = redactEvent(w.red, e)
 	body := webhookBody{Time: e.Time, Target: e.Target, Event: e.Kind, Action: e.Action, Attempt: e.Attempt,
 		Summary: e.Report.Summary, Findings: e.Report.Findings}
 	if e.Kind == EventStatusChanged {
@@ -179,13 +241,13 @@ func (w *WebhookNotifier) deliver(e Event) error {
 	}
 	data, err := json.Marshal(body)
 	if err != nil {
-		return fmt.Errorf("webhook: encode event: %w", err)
+		return fmt.Errorf("redundancy: webhook: encode event: %w", err)
 	}
 	b := retry.WithMaxRetries(w.retries, retry.NewExponential(w.base))
-	return retry.Do(context.Background(), b, func(ctx context.Context) error {
+	return retry.Do(ctx, b, func(ctx context.Context) error {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPost, w.url, bytes.NewReader(data))
 		if err != nil {
-			return fmt.Errorf("webhook: %w", err)
+			return errors.New("redundancy: webhook: cannot build the request")
 		}
 		req.Header.Set("Content-Type", "application/json")
 		req.Header.Set("User-Agent", "uras-redundancy")
@@ -194,22 +256,37 @@ func (w *WebhookNotifier) deliver(e Event) error {
 		}
 		resp, err := w.client.Do(req)
 		if err != nil {
-			// The error from net/http quotes the URL; keep it out.
-			var uerr interface{ Unwrap() error }
-			if errors.As(err, &uerr) && uerr.Unwrap() != nil {
-				err = uerr.Unwrap()
-			}
-			return retry.RetryableError(fmt.Errorf("webhook: post: %w", err))
+			return retry.RetryableError(fmt.Errorf("redundancy: webhook: post: %w", w.scrub(err)))
 		}
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		_ = resp.Body.Close()
 		switch {
 		case resp.StatusCode >= 200 && resp.StatusCode < 300:
 			return nil
+		case resp.StatusCode >= 300 && resp.StatusCode < 400:
+			return fmt.Errorf("redundancy: webhook: answered %d (redirects are followed to the same host only)", resp.StatusCode)
 		case resp.StatusCode == http.StatusTooManyRequests || resp.StatusCode >= 500:
-			return retry.RetryableError(fmt.Errorf("webhook: answered %s", resp.Status))
+			return retry.RetryableError(fmt.Errorf("redundancy: webhook: answered %d", resp.StatusCode))
 		default:
-			return fmt.Errorf("webhook: answered %s", resp.Status)
+			return fmt.Errorf("redundancy: webhook: answered %d", resp.StatusCode)
 		}
 	})
+}
+
+// scrub keeps the URL (which may carry a secret in its path or query) out
+// of a transport error: net/http's *url.Error quotes it.
+func (w *WebhookNotifier) scrub(err error) error {
+	var uerr *url.Error
+	if errors.As(err, &uerr) {
+		err = uerr.Err
+	}
+	if err == nil {
+		return errors.New("request failed")
+	}
+	msg := err.Error()
+	u, perr := url.Parse(w.url)
+	if strings.Contains(msg, w.url) || perr == nil && u.RequestURI() != "/" && strings.Contains(msg, u.RequestURI()) {
+		return &redactedError{msg: "request failed (message withheld: it quoted the URL)", err: err}
+	}
+	return err
 }

@@ -136,7 +136,7 @@ func (a *app) recover(ctx context.Context, args []string) int {
 		var plan []redundancy.PlannedAction
 		var errs []error
 		for _, p := range sys.Parts {
-			pl, err := p.Orch.PlanTargets(ctx)
+			pl, err := p.Orch.Plan(ctx)
 			plan = append(plan, pl...)
 			errs = append(errs, err)
 		}
@@ -157,14 +157,14 @@ func (a *app) recover(ctx context.Context, args []string) int {
 		}
 		return ExitOK
 	}
-	mode := redundancy.WithinBudget
+	var opts []redundancy.RecoverOption
 	if *force {
-		mode = redundancy.Force
+		opts = append(opts, redundancy.Force())
 	}
 	var results []redundancy.ActionResult
 	var errs []error
 	for _, p := range sys.Parts {
-		rs, err := p.Orch.RecoverNow(ctx, mode)
+		rs, err := p.Orch.RecoverNow(ctx, nil, opts...)
 		results = append(results, rs...)
 		errs = append(errs, err)
 	}

@@ -112,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 		steps := make([]string, len(actions))
 		for i, a := range actions {
-			steps[i] = strings.TrimSpace(a.Verb + " " + a.Subject)
+			steps[i] = a.String()
 		}
 		p.say("plan      %s: %s", target, strings.Join(steps, "; "))
 	}}

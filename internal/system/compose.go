@@ -7,7 +7,6 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"time"
 
 	"github.com/uras-dev/uras/internal/config"
 	"github.com/uras-dev/uras/redundancy"
@@ -47,23 +46,21 @@ type System struct {
 	// EscalationDir is where escalation reports go (ultimate).
 	EscalationDir string
 
-	systemOf map[string]string // target -> system
-	webhooks []*redundancy.WebhookNotifier
-	watchers []func(context.Context) error
+	systemOf    map[string]string // target -> system
+	webhooks    []*redundancy.WebhookNotifier
+	escalations *redundancy.EscalationNotifier
+	watchers    []func(context.Context) error
 }
 
-// Trigger has the named target checked at once: by the orchestrator that
-// holds it and, under a master, by the master for the target's system
-// (which ticks that system's orchestrator). Event sources call it.
+// Trigger has the named target checked at once by the orchestrator that
+// holds it; under a master, that check then wakes the master's target for
+// the system (redundancy.Nest). Event sources call it.
 func (s *System) Trigger(target string) {
 	sys := s.SystemOf(target)
 	for _, p := range s.Parts {
 		if p.System == sys || p.Orch == s.Root {
 			p.Orch.Trigger(target)
 		}
-	}
-	if s.Root != nil && s.Layout != Launcher {
-		s.Root.Trigger(sys)
 	}
 }
 
@@ -122,13 +119,14 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 			s.systemOf[t.Name] = g.System
 		}
 	}
-	common := []redundancy.Option{redundancy.WithDryRun(bo.DryRun)}
+	red := redundancy.NewRedactor(cfg.Secrets()...)
+	common := []redundancy.Option{redundancy.WithDryRun(bo.DryRun), redundancy.WithRedactor(red)}
 	for _, n := range bo.Notifiers {
 		common = append(common, redundancy.WithNotifier(n))
 	}
 	if layout == Ultimate {
 		for i, w := range cfg.Alerts.Webhooks {
-			wn, err := redundancy.NewWebhookNotifier(w.URL, redundancy.WithWebhookLogger(logger))
+			wn, err := redundancy.NewWebhookNotifier(w.URL, redundancy.WithWebhookLogger(logger), redundancy.WithWebhookRedactor(red))
 			if err != nil {
 				s.closeWebhooks(ctx)
 				return nil, fmt.Errorf("alerts.webhooks[%d]: %w", i, err)
@@ -140,7 +138,14 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 			s.Notes = append(s.Notes, Note{"alerts", "no webhooks configured: events are logged only"})
 		}
 		s.EscalationDir = filepath.Join(cfg.State.Dir, "escalations")
-		common = append(common, redundancy.WithNotifier(&escalationReporter{dir: s.EscalationDir, logger: logger, sys: s}))
+		en, err := redundancy.NewEscalationNotifier(s.EscalationDir, redundancy.WithEscalationLogger(logger),
+			redundancy.WithEscalationRedactor(red), redundancy.WithEscalationAdvice(escalationAdvice))
+		if err != nil {
+			s.closeWebhooks(ctx)
+			return nil, fmt.Errorf("state.dir: %w", err)
+		}
+		s.escalations = en
+		common = append(common, redundancy.WithNotifier(en))
 	}
 	stateOpt := func(name string) []redundancy.Option {
 		if layout != Ultimate || bo.NoState {
@@ -177,22 +182,19 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 	}
 	masterOpts := append([]redundancy.Option{redundancy.WithLogger(logger)}, common...)
 	master := redundancy.New(append(masterOpts, stateOpt("master")...)...)
+	// Under the master, a system keeps the configured backoff and budget;
+	// the nesting defaults (redundancy.Nest) say when the master steps in.
+	nestPolicy := cfg.Policy.Redundancy()
+	nestPolicy.Interval, nestPolicy.Timeout, nestPolicy.FailureThreshold = 0, 0, 0
+	nestPolicy.ActionTimeout, nestPolicy.Retry = 0, 0
 	for _, g := range groups {
 		o := child(g.System)
-		interval := time.Duration(0)
 		for _, t := range g.Targets {
 			if err := o.Add(t); err != nil {
 				return nil, err
 			}
-			iv := t.Policy.Interval
-			if iv == 0 {
-				iv = redundancy.DefaultInterval
-			}
-			if interval == 0 || iv < interval {
-				interval = iv
-			}
 		}
-		if err := master.Add(redundancy.Target{Name: g.System, Checker: o, Recoverer: o, Policy: MasterPolicy(cfg, interval)}); err != nil {
+		if err := master.Add(redundancy.Nest(g.System, o, nestPolicy)); err != nil {
 			return nil, err
 		}
 		s.Parts = append(s.Parts, Part{System: g.System, Orch: o})
@@ -201,24 +203,8 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 	return s, nil
 }
 
-// MasterPolicy is the policy of a system under the master: checked as
-// often as its most frequent target (each check ticks the system's own
-// orchestrator, which recovers on its targets' policies), with room for
-// those recoveries, and recovered as a whole only when the system stays
-// failing for longer than its own policies would tolerate.
-func MasterPolicy(cfg *config.Config, interval time.Duration) redundancy.Policy {
-	p := cfg.Policy.Redundancy()
-	p.Interval = interval
-	p.Timeout = 10 * time.Minute
-	p.ActionTimeout = 10 * time.Minute
-	th := p.FailureThreshold
-	if th == 0 {
-		th = redundancy.DefaultFailureThreshold
-	}
-	p.FailureThreshold = th + 2
-	p.Retry = -1
-	return p
-}
+const escalationAdvice = "automatic recovery stopped for this target until it is healthy for a while; " +
+	"fix the findings, then run `recover -force` to retry now"
 
 // SystemOf returns the system a target belongs to.
 func (s *System) SystemOf(target string) string {
@@ -231,9 +217,15 @@ func (s *System) SystemOf(target string) string {
 // Empty reports whether nothing is watched.
 func (s *System) Empty() bool { return len(s.systemOf) == 0 }
 
-// Close delivers queued alerts and stops the webhook notifiers.
+// Close delivers queued alerts and reports and stops the webhook and
+// escalation notifiers.
 func (s *System) Close(ctx context.Context) error {
-	return s.closeWebhooks(ctx)
+	err := s.closeWebhooks(ctx)
+	if s.escalations != nil {
+		err = errors.Join(err, s.escalations.Close(ctx))
+		s.escalations = nil
+	}
+	return err
 }
 
 func (s *System) closeWebhooks(ctx context.Context) error {

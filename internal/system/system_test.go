@@ -71,7 +71,7 @@ func TestLayouts(t *testing.T) {
 			assert.Contains(t, buf.String(), "overall UNHEALTHY")
 			assert.Regexp(t, `pm2\s+pm2\s+unhealthy\s+\S+\s+web: pm2.errored`, buf.String())
 
-			rs, err := sys.Parts[0].Orch.RecoverNow(context.Background(), redundancy.WithinBudget)
+			rs, err := sys.Parts[0].Orch.RecoverNow(context.Background(), nil)
 			require.NoError(t, err)
 			require.NotEmpty(t, rs)
 			assert.Equal(t, pm2.VerbRestart, rs[0].Verb)
@@ -86,15 +86,6 @@ func notes(ns []system.Note) string {
 		b.WriteString(n.String() + "\n")
 	}
 	return b.String()
-}
-
-func TestMasterPolicy(t *testing.T) {
-	t.Parallel()
-	cfg := testConfig(t)
-	p := system.MasterPolicy(cfg, 5e9)
-	assert.Equal(t, 3, p.FailureThreshold, "the master steps in later than the systems' own policies")
-	assert.Equal(t, int64(5e9), int64(p.Interval))
-	require.NoError(t, p.Validate())
 }
 
 // An event source's Trigger reaches the orchestrator holding the target

@@ -102,7 +102,7 @@ func (p planHook) Plan(ctx context.Context, rep redundancy.Report) ([]redundancy
 	if len(actions) > 0 {
 		steps := make([]string, len(actions))
 		for i, a := range actions {
-			steps[i] = strings.TrimSpace(a.Verb + " " + a.Subject)
+			steps[i] = a.String()
 		}
 		p.deps.logger(systemOf(p.name)).Info("recovery plan", "target", p.name, "actions", strings.Join(steps, "; "))
 		if p.deps.OnPlan != nil {

@@ -1,0 +1,256 @@
+package redundancy
+
+import (
+	"context"
+	"errors"
+	"math"
+	"slices"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+)
+
+// Tick runs one cycle: it ticks the orchestrators nested in o (Nest) that
+// no Run drives, then checks every target of o that is due (all of them on
+// the first Tick) or triggered, recovers those its policy says to, waits for
+// all of it, saves the state and returns the resulting snapshot.
+func (o *Orchestrator) Tick(ctx context.Context) Snapshot {
+	o.start()
+	forEach(o.concurrency, o.idleChildren(), func(c *Orchestrator) { c.Tick(ctx) })
+	due, _ := o.claimDue(o.clock.Now(), math.MaxInt)
+	forEach(o.concurrency, due, func(t *target) {
+		defer o.release(t)
+		o.process(ctx, t, true)
+	})
+	o.saveState(true)
+	return o.Snapshot()
+}
+
+// forEach calls fn for every item on at most limit goroutines and waits.
+func forEach[T any](limit int, items []T, fn func(T)) {
+	var g errgroup.Group
+	g.SetLimit(limit)
+	for _, it := range items {
+		g.Go(func() error { fn(it); return nil })
+	}
+	_ = g.Wait()
+}
+
+// CheckNow checks the named targets (all when none are named) at once,
+// whatever their schedule, and updates their status; it never recovers.
+// A target made by Nest first has its child checked (CheckNow on the
+// child). Unknown names are skipped and logged.
+func (o *Orchestrator) CheckNow(ctx context.Context, names ...string) Snapshot {
+	ts, err := o.lookup(names)
+	if err != nil {
+		o.log.Warn("check now", "err", o.redactString(err.Error()))
+	}
+	o.refreshChildren(ctx, ts)
+	forEach(o.concurrency, ts, func(t *target) { o.process(ctx, t, false) })
+	o.saveState(true)
+	return o.Snapshot()
+}
+
+// refreshChildren checks, without recovering, the children of the nested
+// targets among ts, so that their reports are current.
+func (o *Orchestrator) refreshChildren(ctx context.Context, ts []*target) {
+	var kids []*Orchestrator
+	for _, t := range ts {
+		if t.spec.nested != nil {
+			kids = append(kids, t.spec.nested)
+		}
+	}
+	forEach(o.concurrency, kids, func(c *Orchestrator) { c.CheckNow(ctx) })
+}
+
+// Run checks and recovers targets on their schedules until ctx ends, and
+// runs the orchestrators nested in o (Nest) beside them. Each target is
+// handled on its own (a slow recovery of one does not hold up the checks of
+// the others), at most WithConcurrency at once.
+//
+// When ctx ends Run stops starting work: no new check, no new recovery
+// attempt, and no further action of a plan already running (its recovery
+// ends as failed with an error wrapping ErrInterrupted). The action in
+// flight finishes or reaches its ActionTimeout; its result is recorded
+// (history and events); nested orchestrators shut down the same way; the
+// state is saved; then Run returns nil. It returns ErrAlreadyRunning if Run
+// is already running on o.
+func (o *Orchestrator) Run(ctx context.Context) error {
+	o.mu.Lock()
+	if o.running {
+		o.mu.Unlock()
+		return ErrAlreadyRunning
+	}
+	o.running = true
+	o.mu.Unlock()
+	defer func() {
+		o.mu.Lock()
+		o.running = false
+		o.mu.Unlock()
+	}()
+	o.start()
+
+	var kids errgroup.Group
+	for _, c := range o.children() {
+		kids.Go(func() error {
+			if err := c.Run(ctx); err != nil && !errors.Is(err, ErrAlreadyRunning) {
+				o.log.Error("nested orchestrator stopped", "err", o.redactString(err.Error()))
+			}
+			return nil
+		})
+	}
+	var work errgroup.Group
+	work.SetLimit(o.concurrency)
+	o.schedule(ctx, &work)
+	_ = work.Wait()
+	_ = kids.Wait()
+	o.saveState(true)
+	return nil
+}
+
+// schedule is Run's loop: it starts the due targets on work (never more
+// than o.concurrency at once), saves the state when it is due, and sleeps
+// until the next target is due, a target is triggered or a worker is done.
+// It returns when ctx ends.
+func (o *Orchestrator) schedule(ctx context.Context, work *errgroup.Group) {
+	for ctx.Err() == nil {
+		now := o.clock.Now()
+		wait := time.Hour
+		if d, pending := o.saveDue(now); pending {
+			if d <= 0 {
+				o.saveState(false)
+			} else {
+				wait = d
+			}
+		}
+		free := o.concurrency - int(o.inflight.Load())
+		due, next := o.claimDue(now, free)
+		for _, t := range due {
+			o.inflight.Add(1)
+			work.Go(func() error {
+				defer o.poke()
+				defer o.inflight.Add(-1)
+				defer o.release(t)
+				o.process(ctx, t, true)
+				return nil
+			})
+		}
+		if !next.IsZero() {
+			wait = min(wait, max(next.Sub(now), 0))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-o.clock.After(wait):
+		case <-o.wake:
+		}
+	}
+}
+
+// start marks the orchestrator as started, the first time only: the state
+// records of targets that were not added are dropped (and the file is
+// rewritten without them).
+func (o *Orchestrator) start() {
+	o.mu.Lock()
+	if o.started {
+		o.mu.Unlock()
+		return
+	}
+	o.started = true
+	var stale []string
+	for name := range o.loaded {
+		stale = append(stale, name)
+	}
+	o.loaded = nil
+	if len(stale) > 0 {
+		o.dirty = true
+	}
+	o.mu.Unlock()
+	if len(stale) > 0 {
+		slices.Sort(stale)
+		o.log.Info("state: dropped the records of targets no longer configured", "path", o.statePath, "targets", stale)
+	}
+}
+
+// claimDue marks at most limit due or triggered targets busy and returns
+// them, with the earliest time another idle target falls due (zero when
+// the limit left due targets unclaimed: a finishing worker wakes the loop).
+func (o *Orchestrator) claimDue(now time.Time, limit int) (due []*target, next time.Time) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	full := false
+	for _, name := range o.order {
+		t := o.targets[name]
+		if t.busy {
+			continue
+		}
+		if t.triggered || !now.Before(t.nextCheck) {
+			if len(due) >= limit {
+				full = true
+				continue
+			}
+			t.busy, t.woken, t.triggered = true, t.triggered, false
+			if due == nil {
+				due = make([]*target, 0, min(limit, len(o.order)))
+			}
+			due = append(due, t)
+			continue
+		}
+		if next.IsZero() || t.nextCheck.Before(next) {
+			next = t.nextCheck
+		}
+	}
+	if full {
+		next = time.Time{}
+	}
+	return due, next
+}
+
+// release marks t idle again; when it was triggered meanwhile, the loop is
+// woken, and when its check was triggered and o is nested, the parent's
+// target for o is triggered (the child's fresh state is there to read).
+func (o *Orchestrator) release(t *target) {
+	o.mu.Lock()
+	t.busy = false
+	again, woken := t.triggered, t.woken
+	t.woken = false
+	o.mu.Unlock()
+	if again {
+		o.poke()
+	}
+	if l := o.parent.Load(); woken && l != nil {
+		l.parent.Trigger(l.name)
+	}
+}
+
+// process checks t once, folds the report into its state and, when
+// scheduled and the policy says so, recovers it.
+func (o *Orchestrator) process(ctx context.Context, t *target, scheduled bool) {
+	start := o.clock.Now()
+	r := o.check(ctx, t)
+	if ctx.Err() != nil {
+		// Shutting down: a cancelled check says nothing about the target.
+		return
+	}
+	want := o.observe(t, r, scheduled, start)
+	if scheduled && want && t.spec.Recoverer != nil {
+		_, _ = o.recoverTarget(ctx, t, r, modeScheduled)
+	}
+	o.saveState(false)
+}
+
+// observe folds r into t's state (stored redacted), emits what it causes
+// and reports whether the policy calls for a recovery.
+func (o *Orchestrator) observe(t *target, r Report, scheduled bool, start time.Time) bool {
+	stored := o.redactReport(r)
+	now := o.clock.Now()
+	o.mu.Lock()
+	if scheduled {
+		t.nextCheck = start.Add(t.policy.Interval)
+	}
+	evs, want := t.observe(stored, now)
+	o.dirty = true
+	o.mu.Unlock()
+	o.emit(evs...)
+	return want
+}
