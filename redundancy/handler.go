@@ -75,8 +75,8 @@ func (s Snapshot) Health() HealthResponse {
 // fail (healthy, degraded or unknown, unhealthy), and "checks" keyed
 // "<target>:status", each with status, output, time and the findings. It
 // answers 200 for pass and warn, 503 for fail, to GET and HEAD only. It
-// serves the last snapshot and never runs a check; findings are written by
-// providers without secrets.
+// serves the last snapshot and never runs a check. With WithRedactor its
+// text (summaries, findings) is redacted.
 func (o *Orchestrator) Handler() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.Method != http.MethodGet && r.Method != http.MethodHead {

@@ -55,6 +55,9 @@ func TestAddRejectsBadTargets(t *testing.T) {
 		{"negative window", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Budget: redundancy.Budget{Window: -time.Minute}}}, "policy.Budget.Window is negative"},
 		{"jitter too big", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Backoff: redundancy.Backoff{Jitter: 1.5}}}, "Jitter must be below 1"},
 		{"max below base", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Backoff: redundancy.Backoff{Base: time.Minute, Max: time.Second}}}, "Backoff.Max (1s) is below Backoff.Base (1m0s)"},
+		{"base above the default max", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Backoff: redundancy.Backoff{Base: time.Hour}}}, "Backoff.Max (5m0s, the default) is below Backoff.Base (1h0m0s)"},
+		{"interval below the minimum", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Interval: time.Nanosecond}}, "policy.Interval 1ns is below the minimum of 1s"},
+		{"interval 999ms", redundancy.Target{Name: "web", Checker: ok, Policy: redundancy.Policy{Interval: 999 * time.Millisecond}}, "below the minimum"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

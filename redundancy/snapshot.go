@@ -31,7 +31,8 @@ type TargetState struct {
 }
 
 // Snapshot returns the current state of every target, in the order they
-// were added.
+// were added. With WithRedactor its text (reports, errors, history) is
+// redacted.
 func (o *Orchestrator) Snapshot() Snapshot {
 	now := o.clock.Now()
 	o.mu.Lock()
