@@ -111,7 +111,7 @@ func TestProbeChecker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pc := &netlify.ProbeChecker{SiteURL: srv.URL, Endpoints: []netlify.Endpoint{tt.ep}, Clock: tt.clock}
+			pc := &netlify.ProbeChecker{SiteURL: srv.URL(), Endpoints: []netlify.Endpoint{tt.ep}, Clock: tt.clock}
 			rep := pc.Check(context.Background())
 			require.NoError(t, rep.Err)
 			if tt.want == "" {
@@ -201,7 +201,7 @@ func TestDeployChecker(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		srv.AddDeploy(site, netlify.Deploy{ID: "d1"}, true)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.ServerError())
+		srv.FailNext("GET /api/v1/sites/"+site, netlifytest.ServerError())
 		rep := check(t, srv, nil)
 		require.Error(t, rep.Err)
 		assert.Equal(t, redundancy.StatusUnknown, rep.Status)
@@ -213,7 +213,7 @@ func TestDeployChecker(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		srv.AddDeploy(site, netlify.Deploy{ID: "d1"}, true)
-		srv.FailNext("GET", "/sites/"+site+"/deploys", netlifytest.Malformed())
+		srv.FailNext("GET /api/v1/sites/"+site+"/deploys", netlifytest.Malformed())
 		rep := check(t, srv, nil)
 		require.ErrorIs(t, rep.Err, netlify.ErrMalformedResponse)
 		assert.Equal(t, redundancy.StatusUnknown, rep.Status)

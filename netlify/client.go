@@ -8,8 +8,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net"
 	"net/url"
-	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -22,8 +22,10 @@ import (
 // DefaultBaseURL is the Netlify API root.
 const DefaultBaseURL = "https://api.netlify.com/api/v1"
 
-// TokenEnv is the environment variable NewAPIClient reads the access token
-// from when WithToken is not given.
+// TokenEnv is the environment variable Netlify's own tools read the access
+// token from. NewAPIClient never reads it (nor any other variable): a
+// program reads its environment once and passes the token with WithToken,
+// so that it knows every secret it must keep out of its output.
 const TokenEnv = "NETLIFY_AUTH_TOKEN"
 
 // Defaults of the APIClient options.
@@ -41,8 +43,12 @@ const maxBody = 16 << 20
 // *APIClient implements it; netlifytest.Server serves a real APIClient.
 type Client interface {
 	GetSite(ctx context.Context, siteID string) (*Site, error)
-	ListDeploys(ctx context.Context, siteID string, opts ListDeploysOptions) ([]Deploy, error)
+	ListDeploys(ctx context.Context, siteID string, opts ListDeploysOptions) ([]Deploy, Page, error)
+	GetDeploy(ctx context.Context, siteID, deployID string) (*Deploy, error)
 	RestoreDeploy(ctx context.Context, siteID, deployID string) (*Deploy, error)
+	CancelDeploy(ctx context.Context, deployID string) (*Deploy, error)
+	LockDeploy(ctx context.Context, deployID string) (*Deploy, error)
+	UnlockDeploy(ctx context.Context, deployID string) (*Deploy, error)
 	CreateBuild(ctx context.Context, siteID string, opts CreateBuildOptions) (*Build, error)
 	TriggerBuildHook(ctx context.Context, hookURL string, opts BuildHookOptions) error
 }
@@ -50,10 +56,16 @@ type Client interface {
 var _ Client = (*APIClient)(nil)
 
 // APIClient is a small typed client of the Netlify REST API. It is safe for
-// concurrent use. Every call carries a timeout; 5xx answers and network
-// errors are retried with exponential backoff, a 429 waits until the
-// X-RateLimit-Reset time (within a bound) and retries; other 4xx answers
-// return an *APIError at once.
+// concurrent use. Every call carries a timeout. A 429 waits until the
+// X-RateLimit-Reset time (within a bound) and retries, whatever the method:
+// the API refused the request. Reads (GET) are also retried with
+// exponential backoff after a 5xx answer or a network error. Requests that
+// change something (POST: builds, build hooks, restore, cancel, lock) are
+// not: Netlify has no idempotency key, and a 502 often arrives after the
+// build already started. Such a failure returns an error wrapping
+// ErrUncertain, and the caller finds out whether the request took effect
+// before it tries again (Recoverer's actions do). Other 4xx answers return
+// an *APIError at once.
 type APIClient struct {
 	base       *url.URL
 	baseErr    error
@@ -76,9 +88,10 @@ func WithBaseURL(u string) ClientOption {
 	return func(c *APIClient) { c.base, c.baseErr = parseBase(u) }
 }
 
-// WithToken sets the personal access token. Default: $NETLIFY_AUTH_TOKEN.
-// The token is sent only to the API root, never to build hook URLs, and
-// never appears in errors or logs.
+// WithToken sets the personal access token. There is no default: without
+// it every API call fails with ErrNoToken (build hooks need none). The
+// token is sent only to the API root, never to build hook URLs, and never
+// appears in errors or logs.
 func WithToken(token string) ClientOption { return func(c *APIClient) { c.token = token } }
 
 // WithHTTPClient sets the HTTP client. Default: a new http.Client (its
@@ -89,9 +102,9 @@ func WithHTTPClient(hc *http.Client) ClientOption { return func(c *APIClient) { 
 // Default DefaultCallTimeout.
 func WithTimeout(d time.Duration) ClientOption { return func(c *APIClient) { c.timeout = d } }
 
-// WithRetry sets how many times a 5xx, 429 or network failure is retried and
-// the first backoff (doubling after each). Defaults DefaultMaxRetries and
-// DefaultRetryBase; max 0 disables retries.
+// WithRetry sets how many times a 429, or for a read a 5xx or network
+// failure, is retried and the first backoff (doubling after each). Defaults
+// DefaultMaxRetries and DefaultRetryBase; max 0 disables retries.
 func WithRetry(max int, base time.Duration) ClientOption {
 	return func(c *APIClient) { c.maxRetries, c.retryBase = max, base }
 }
@@ -111,8 +124,9 @@ func WithClock(clk redundancy.Clock) ClientOption { return func(c *APIClient) { 
 func WithUserAgent(ua string) ClientOption { return func(c *APIClient) { c.userAgent = ua } }
 
 // NewAPIClient returns a client of the Netlify API. Without options it talks
-// to DefaultBaseURL with the token from $NETLIFY_AUTH_TOKEN, a 30s timeout
-// per call, 3 retries from 500ms and rate-limit waits of at most a minute.
+// to DefaultBaseURL with no token (pass one with WithToken; the process
+// environment is never read), a 30s timeout per call, 3 retries from 500ms
+// and rate-limit waits of at most a minute.
 // A bad option (an unparsable base URL) makes every call fail with an error
 // wrapping ErrInvalidArgument.
 func NewAPIClient(opts ...ClientOption) *APIClient {
@@ -127,9 +141,6 @@ func NewAPIClient(opts ...ClientOption) *APIClient {
 	c.base, c.baseErr = parseBase(DefaultBaseURL)
 	for _, o := range opts {
 		o(c)
-	}
-	if c.token == "" {
-		c.token = os.Getenv(TokenEnv)
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{}
@@ -171,6 +182,17 @@ type request struct {
 	query  url.Values // optional
 	body   any        // JSON-encoded when non-nil
 	out    any        // JSON-decoded into when non-nil
+	header *http.Header // when non-nil, receives the answer's header
+}
+
+// idempotent reports whether the request may be sent again after a failure
+// that leaves open whether it took effect.
+func (r request) idempotent() bool {
+	switch r.method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions, http.MethodPut, http.MethodDelete:
+		return true
+	}
+	return false
 }
 
 // do runs r with timeout, retries and rate-limit handling.
@@ -244,7 +266,9 @@ func (c *APIClient) do(ctx context.Context, r request) error {
 
 // once makes one HTTP request and says whether its failure may be retried;
 // *wait is set when the next try must wait other than the backoff (a
-// rate-limit reset).
+// rate-limit reset). A request that is not idempotent is retried only when
+// it cannot have taken effect (a 429, or no connection made); its other
+// failures wrap ErrUncertain.
 func (c *APIClient) once(ctx context.Context, r request, payload []byte, wait *time.Duration) (error, bool) {
 	u := r.abs
 	if u == nil {
@@ -278,25 +302,48 @@ func (c *APIClient) once(ctx context.Context, r request, payload []byte, wait *t
 	if r.abs == nil {
 		req.Header.Set("Authorization", "Bearer "+c.token)
 	}
+	// uncertain marks a failure after which a change may have been made.
+	uncertain := func(err error) (error, bool) {
+		if r.idempotent() {
+			return err, ctx.Err() == nil
+		}
+		return &uncertainError{err: err}, false
+	}
 	resp, err := c.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err(), false
+			if notSent(err) {
+				return fmt.Errorf("netlify: %s %s: %w", r.method, r.shown, ctx.Err()), false
+			}
+			e, _ := uncertain(fmt.Errorf("netlify: %s %s: %w", r.method, r.shown, ctx.Err()))
+			return e, false
 		}
 		// Never quote err: its text holds the URL, and a build hook URL is
 		// a credential.
-		return fmt.Errorf("netlify: %s %s: %w", r.method, r.shown, redactURLError(err)), true
+		e := fmt.Errorf("netlify: %s %s: %w", r.method, r.shown, redactURLError(err))
+		if notSent(err) {
+			return e, true
+		}
+		return uncertain(e)
 	}
 	defer func() {
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, maxBody))
 		_ = resp.Body.Close()
 	}()
+	if r.header != nil {
+		*r.header = resp.Header.Clone()
+	}
 	data, err := io.ReadAll(io.LimitReader(resp.Body, maxBody))
 	if err != nil {
+		e := fmt.Errorf("netlify: %s %s: read response: %w", r.method, r.shown, redactURLError(err))
 		if ctx.Err() != nil {
-			return ctx.Err(), false
+			e = fmt.Errorf("netlify: %s %s: read response: %w", r.method, r.shown, ctx.Err())
 		}
-		return fmt.Errorf("netlify: %s %s: read response: %w", r.method, r.shown, redactURLError(err)), true
+		if resp.StatusCode >= 200 && resp.StatusCode < 300 && !r.idempotent() {
+			// It was done; only the answer is lost.
+			return e, false
+		}
+		return uncertain(e)
 	}
 	if resp.StatusCode >= 200 && resp.StatusCode < 300 {
 		if r.out == nil {
@@ -306,7 +353,7 @@ func (c *APIClient) once(ctx context.Context, r request, payload []byte, wait *t
 			return fmt.Errorf("%w: %s %s: %d with an empty body", ErrMalformedResponse, r.method, r.shown, resp.StatusCode), false
 		}
 		if err := json.Unmarshal(data, r.out); err != nil {
-			return fmt.Errorf("%w: %s %s: %v (body starts %q)", ErrMalformedResponse, r.method, r.shown, err, quote(data)), false
+			return fmt.Errorf("%w: %s %s: %v (body starts %q)", ErrMalformedResponse, r.method, r.shown, jsonProblem(err), quote(data)), false
 		}
 		return nil, false
 	}
@@ -333,9 +380,34 @@ func (c *APIClient) once(ctx context.Context, r request, payload []byte, wait *t
 		}
 		return rl, true
 	case resp.StatusCode >= 500:
-		return apiErr, true
+		return uncertain(apiErr)
 	}
 	return apiErr, false
+}
+
+// notSent reports whether a transport error happened before the request
+// could reach the server (no connection was made), so that sending it again
+// cannot repeat an effect.
+func notSent(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return true
+	}
+	var dns *net.DNSError
+	return errors.As(err, &dns)
+}
+
+// jsonProblem is what a decoding error says, without the Go type names
+// encoding/json puts in it.
+func jsonProblem(err error) string {
+	var te *json.UnmarshalTypeError
+	if errors.As(err, &te) {
+		if te.Field != "" {
+			return fmt.Sprintf("field %q: JSON %s where the API documents another type", te.Field, te.Value)
+		}
+		return fmt.Sprintf("JSON %s where the API documents another type", te.Value)
+	}
+	return err.Error()
 }
 
 // redactURLError drops the URL from a *url.Error.
