@@ -3,6 +3,7 @@ package netlifytest_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"io"
 	"net/http"
 	"os"
@@ -17,6 +18,7 @@ import (
 	"github.com/getkin/kin-openapi/routers"
 	"github.com/getkin/kin-openapi/routers/legacy"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/netlify/netlifytest"
@@ -35,8 +37,12 @@ func description(t testing.TB, apiURL string) *openapi3.T {
 	t.Helper()
 	data, err := os.ReadFile("testdata/netlify-openapi.yml")
 	require.NoError(t, err)
+	var tree any
+	require.NoError(t, yaml.Unmarshal(data, &tree))
+	js, err := json.Marshal(tree)
+	require.NoError(t, err)
 	var doc2 openapi2.T
-	require.NoError(t, openapi2.UnmarshalFromData(data, &doc2))
+	require.NoError(t, json.Unmarshal(js, &doc2))
 	doc, err := openapi2conv.ToV3(&doc2)
 	require.NoError(t, err)
 	seen := map[*openapi3.Schema]bool{}
