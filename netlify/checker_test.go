@@ -45,6 +45,12 @@ func TestManifestChecker(t *testing.T) {
 		{"source newer than the manifest", func(t *testing.T, fnDir, mp string) {
 			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(2*time.Hour))
 		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"$m": netlify.ProblemManifestStale}},
+		{"source written in the manifest's millisecond", func(t *testing.T, fnDir, mp string) {
+			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(time.Hour+999*time.Microsecond))
+		}, redundancy.StatusHealthy, map[string]redundancy.Problem{}},
+		{"source written the next millisecond", func(t *testing.T, fnDir, mp string) {
+			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(time.Hour+time.Millisecond))
+		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"$m": netlify.ProblemManifestStale}},
 		{"function not in the manifest", func(t *testing.T, fnDir, mp string) {
 			writeFile(t, fnDir, "new.js", "x", t0)
 		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"new": netlify.ProblemFunctionUnlisted}},

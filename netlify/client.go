@@ -7,8 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net/http"
 	"net"
+	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
@@ -176,12 +176,12 @@ func parseBase(s string) (*url.URL, error) {
 // request describes one API call.
 type request struct {
 	method string
-	path   string     // under the base, e.g. "/sites/x"
-	abs    *url.URL   // instead of base+path (build hooks); no token is sent
-	shown  string     // the path errors show (build hooks hide theirs)
-	query  url.Values // optional
-	body   any        // JSON-encoded when non-nil
-	out    any        // JSON-decoded into when non-nil
+	path   string       // under the base, e.g. "/sites/x"
+	abs    *url.URL     // instead of base+path (build hooks); no token is sent
+	shown  string       // the path errors show (build hooks hide theirs)
+	query  url.Values   // optional
+	body   any          // JSON-encoded when non-nil
+	out    any          // JSON-decoded into when non-nil
 	header *http.Header // when non-nil, receives the answer's header
 }
 
@@ -353,11 +353,11 @@ func (c *APIClient) once(ctx context.Context, r request, payload []byte, wait *t
 			return fmt.Errorf("%w: %s %s: %d with an empty body", ErrMalformedResponse, r.method, r.shown, resp.StatusCode), false
 		}
 		if err := json.Unmarshal(data, r.out); err != nil {
-			return fmt.Errorf("%w: %s %s: %v (body starts %q)", ErrMalformedResponse, r.method, r.shown, jsonProblem(err), quote(data)), false
+			return fmt.Errorf("%w: %s %s: %v (body starts %q)", ErrMalformedResponse, r.method, r.shown, jsonProblem(err), c.quote(data, 64)), false
 		}
 		return nil, false
 	}
-	apiErr := &APIError{Method: r.method, Path: r.shown, StatusCode: resp.StatusCode, Message: errorMessage(resp, data)}
+	apiErr := &APIError{Method: r.method, Path: r.shown, StatusCode: resp.StatusCode, Message: c.quote([]byte(errorMessage(resp, data)), 256)}
 	switch {
 	case resp.StatusCode == http.StatusTooManyRequests:
 		rl := rateLimit(resp.Header, apiErr)
@@ -446,18 +446,28 @@ func errorMessage(resp *http.Response, data []byte) string {
 		}
 	}
 	if ct := resp.Header.Get("Content-Type"); strings.HasPrefix(ct, "text/plain") && len(bytes.TrimSpace(data)) > 0 {
-		return quote(bytes.TrimSpace(data))
+		return string(bytes.TrimSpace(data))
 	}
 	return http.StatusText(resp.StatusCode)
 }
 
-// quote returns at most 64 bytes of b.
-func quote(b []byte) string {
-	const n = 64
-	if len(b) > n {
-		return string(b[:n]) + "…"
+// scrub hides the client's token in text quoted from an answer: an API
+// (or a proxy) that echoes the request must not put it in an error.
+func (c *APIClient) scrub(s string) string {
+	if c.token == "" {
+		return s
 	}
-	return string(b)
+	return strings.ReplaceAll(s, c.token, "[REDACTED]")
+}
+
+// quote returns at most the first n bytes of b, the token hidden (in full,
+// even where it crosses the cut).
+func (c *APIClient) quote(b []byte, n int) string {
+	s := c.scrub(string(b[:min(len(b), n+len(c.token))]))
+	if len(s) > n || len(b) > n+len(c.token) {
+		return s[:min(len(s), n)] + "…"
+	}
+	return s
 }
 
 func checkID(kind, id string) error {
