@@ -153,3 +153,21 @@ func TestRecovererPlan(t *testing.T) {
 		assert.Contains(t, acts[0].Reason, "rebuild 1 of 3 via build hook")
 	})
 }
+
+// Endpoints down with nothing to restore escalate, unless a newer build is
+// on its way: then the recoverer waits for it.
+func TestRecovererWaitsForABuildInProgress(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	srv, site := newSite(t)
+	srv.AddDeploy(site, netlify.Deploy{ID: "only", CreatedAt: t0}, true)
+	rep := redundancy.NewReport("x", redundancy.Finding{Subject: "hello", Problem: netlify.ProblemEndpointDown, Status: redundancy.StatusUnhealthy})
+	rec := &netlify.Recoverer{Client: srv.Client(), SiteID: site, KnownGood: &netlify.KnownGood{}}
+	_, err := rec.Plan(ctx, rep)
+	require.ErrorIs(t, err, redundancy.ErrExhausted)
+
+	srv.AddDeploy(site, netlify.Deploy{ID: "next", CreatedAt: t0.Add(time.Minute), State: netlify.DeployBuilding}, false)
+	acts, err := rec.Plan(ctx, rep)
+	require.NoError(t, err)
+	assert.Empty(t, acts)
+}

@@ -83,6 +83,16 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 		return nil, fmt.Errorf("netlify: restore: %w: Client and SiteID are required", ErrInvalidArgument)
 	}
 	cand, pub, err := restoreCandidate(ctx, r.Client, r.SiteID, r.KnownGood)
+	if errors.Is(err, ErrNoRestoreCandidate) && pub != nil {
+		// Nothing to restore; but a newer build may be on its way to fix
+		// it: wait for that one rather than give up.
+		opts := r.listOpts()
+		opts.PerPage = 1
+		if ds, _, lerr := r.Client.ListDeploys(ctx, r.SiteID, opts); lerr == nil && len(ds) > 0 &&
+			ds[0].State.InProgress() && ds[0].CreatedAt.After(pub.CreatedAt) {
+			return nil, nil
+		}
+	}
 	if err != nil {
 		return nil, err
 	}
