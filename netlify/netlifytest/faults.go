@@ -98,4 +98,3 @@ func writeDefault(w http.ResponseWriter, status int) {
 		writeError(w, status, http.StatusText(status))
 	}
 }
-
