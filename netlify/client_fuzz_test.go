@@ -70,6 +70,9 @@ func FuzzAPIResponse(f *testing.F) {
 			if strings.Contains(msg, fuzzToken) || (strings.Contains(body, fuzzToken) && strings.Contains(msg, fuzzToken[:12])) {
 				t.Fatalf("%s: the token leaked into the error: %q", what, msg)
 			}
+			if strings.Contains(msg, "hook-secret") {
+				t.Fatalf("%s: the build hook URL leaked into the error: %q", what, msg)
+			}
 			if len(msg) > 1024 {
 				t.Fatalf("%s: an error of %d bytes", what, len(msg))
 			}

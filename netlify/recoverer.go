@@ -58,8 +58,10 @@ type Recoverer struct {
 	// regeneration is planned.
 	FunctionsDir string
 	ManifestPath string
-	// BuildHookURL, when set, is posted to for rebuilds. It is a credential:
-	// actions and errors never show it.
+	// BuildHookURL, when set, is posted to for rebuilds; the hook must build
+	// the deploys watched (production, or Branch), as the action looks for
+	// the new deploy among them. It is a credential: actions and errors
+	// never show it.
 	BuildHookURL string
 	// ClearCache rebuilds without the build cache.
 	ClearCache bool

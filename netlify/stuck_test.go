@@ -3,7 +3,9 @@ package netlify_test
 import (
 	"context"
 	"fmt"
+	"net/http"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -12,6 +14,7 @@ import (
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/netlify/netlifytest"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 // A build stuck far past its bound is cancelled (Netlify then lists it as
@@ -135,4 +138,30 @@ func TestRebuildLimitCountsAcrossPages(t *testing.T) {
 			assert.Greater(t, srv.CallCount("GET /api/v1/sites/*/deploys"), 2, "several pages were read")
 		})
 	}
+}
+
+// A build request that hangs after starting the build ends at the
+// client's timeout (uncertain); the action finds the build and is done.
+// In a synctest bubble with every request in process, the timeout is fake
+// time.
+func TestRebuildAfterARequestThatHung(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-time.Hour)}, true)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-time.Minute), State: netlify.DeployError}, false)
+	h.srv.FailNext("POST /api/v1/sites/*/builds", redundancytest.Fault{After: true, Hang: true, Times: -1})
+	c := h.srv.Client(netlify.WithHTTPClient(&http.Client{Transport: h.srv.Transport()}), netlify.WithTimeout(5*time.Second))
+	rec := &netlify.Recoverer{Client: c, SiteID: h.site}
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		acts, err := rec.Plan(ctx, redundancy.NewReport("x", redundancy.Finding{Subject: "d2", Problem: netlify.ProblemDeployFailed, Status: redundancy.StatusUnhealthy}))
+		require.NoError(t, err)
+		require.Len(t, acts, 1)
+		start := time.Now()
+		require.NoError(t, acts[0].Do(ctx))
+		assert.Equal(t, 5*time.Second, time.Since(start), "it waited for the client's timeout")
+		require.NoError(t, acts[0].Do(ctx))
+	})
+	assert.Len(t, h.srv.Builds(), 1)
+	assert.Equal(t, 1, h.srv.CallCount("POST /api/v1/sites/*/builds"))
 }
