@@ -140,6 +140,23 @@ func TestRecovererPlan(t *testing.T) {
 		require.Len(t, acts, 1)
 		assert.Equal(t, netlify.VerbRegenerateManifest, acts[0].Verb)
 	})
+	t.Run("an exhausted problem beside one that may clear up does not escalate", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		srv.AddDeploy(site, netlify.Deploy{ID: "d1", CreatedAt: t0}, true)
+		srv.AddDeploy(site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(time.Minute), State: netlify.DeployError}, false)
+		srv.AddDeploy(site, netlify.Deploy{ID: "d3", CreatedAt: t0.Add(2 * time.Minute), State: netlify.DeployError}, false)
+		srv.FailNext("GET /api/v1/sites/"+site, times(netlifytest.ServerError(), -1))
+		rep := redundancy.NewReport("x",
+			redundancy.Finding{Subject: "d3", Problem: netlify.ProblemDeployFailed, Status: redundancy.StatusUnhealthy},
+			redundancy.Finding{Subject: "hello", Problem: netlify.ProblemEndpointDown, Status: redundancy.StatusUnhealthy})
+		rec := &netlify.Recoverer{Client: srv.Client(netlify.WithRetry(0, time.Millisecond)), SiteID: site, MaxRebuilds: 1, KnownGood: &netlify.KnownGood{}}
+		_, err := rec.Plan(ctx, rep)
+		require.Error(t, err)
+		assert.Contains(t, err.Error(), "rebuild limit reached", "both problems are told")
+		assert.Contains(t, err.Error(), "500")
+		assert.NotErrorIs(t, err, redundancy.ErrExhausted, "the restore may still be possible once the API answers")
+	})
 	t.Run("the hook URL never shows", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
