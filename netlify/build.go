@@ -19,24 +19,37 @@ type Build struct {
 	CreatedAt time.Time `json:"created_at"`
 }
 
-// CreateBuildOptions tunes CreateBuild.
+// CreateBuildOptions tunes CreateBuild. Zero fields are left out.
 type CreateBuildOptions struct {
-	// ClearCache builds without the build cache.
+	// ClearCache builds without the build cache (query clear_cache=true).
 	ClearCache bool
+	// Title is shown in the deploy list (query title).
+	Title string
+	// Branch builds this branch instead of the production branch (query
+	// branch).
+	Branch string
 }
 
 // CreateBuild starts a new build of the site from its linked repository
-// (POST /sites/{site_id}/builds).
+// (POST /sites/{site_id}/builds). The options travel as query parameters,
+// as the API description has them. A failure wrapping ErrUncertain may
+// have started the build: look for a new deploy before trying again.
 func (c *APIClient) CreateBuild(ctx context.Context, siteID string, opts CreateBuildOptions) (*Build, error) {
 	if err := checkID("site", siteID); err != nil {
 		return nil, err
 	}
-	var body any
+	q := url.Values{}
 	if opts.ClearCache {
-		body = map[string]bool{"clear_cache": true}
+		q.Set("clear_cache", "true")
+	}
+	if opts.Title != "" {
+		q.Set("title", opts.Title)
+	}
+	if opts.Branch != "" {
+		q.Set("branch", opts.Branch)
 	}
 	var out Build
-	if err := c.do(ctx, request{method: http.MethodPost, path: "/sites/" + siteID + "/builds", body: body, out: &out}); err != nil {
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/sites/" + siteID + "/builds", query: q, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil
@@ -52,7 +65,8 @@ type BuildHookOptions struct {
 // TriggerBuildHook posts to a build hook URL
 // (https://api.netlify.com/build_hooks/{id}). The hook URL is itself a
 // credential: it is never quoted in errors, and the access token is not
-// sent with it.
+// sent with it. The answer names no deploy; a failure wrapping
+// ErrUncertain may have started a build.
 func (c *APIClient) TriggerBuildHook(ctx context.Context, hookURL string, opts BuildHookOptions) error {
 	u, err := url.Parse(strings.TrimSpace(hookURL))
 	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {

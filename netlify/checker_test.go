@@ -45,6 +45,12 @@ func TestManifestChecker(t *testing.T) {
 		{"source newer than the manifest", func(t *testing.T, fnDir, mp string) {
 			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(2*time.Hour))
 		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"$m": netlify.ProblemManifestStale}},
+		{"source written in the manifest's millisecond", func(t *testing.T, fnDir, mp string) {
+			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(time.Hour+999*time.Microsecond))
+		}, redundancy.StatusHealthy, map[string]redundancy.Problem{}},
+		{"source written the next millisecond", func(t *testing.T, fnDir, mp string) {
+			writeFile(t, fnDir, "sync-background/lib.js", "changed", t0.Add(time.Hour+time.Millisecond))
+		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"$m": netlify.ProblemManifestStale}},
 		{"function not in the manifest", func(t *testing.T, fnDir, mp string) {
 			writeFile(t, fnDir, "new.js", "x", t0)
 		}, redundancy.StatusDegraded, map[string]redundancy.Problem{"new": netlify.ProblemFunctionUnlisted}},
@@ -111,7 +117,7 @@ func TestProbeChecker(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			t.Parallel()
-			pc := &netlify.ProbeChecker{SiteURL: srv.URL, Endpoints: []netlify.Endpoint{tt.ep}, Clock: tt.clock}
+			pc := &netlify.ProbeChecker{SiteURL: srv.URL(), Endpoints: []netlify.Endpoint{tt.ep}, Clock: tt.clock}
 			rep := pc.Check(context.Background())
 			require.NoError(t, rep.Err)
 			if tt.want == "" {
@@ -201,7 +207,7 @@ func TestDeployChecker(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		srv.AddDeploy(site, netlify.Deploy{ID: "d1"}, true)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.ServerError())
+		srv.FailNext("GET /api/v1/sites/"+site, netlifytest.ServerError())
 		rep := check(t, srv, nil)
 		require.Error(t, rep.Err)
 		assert.Equal(t, redundancy.StatusUnknown, rep.Status)
@@ -213,7 +219,7 @@ func TestDeployChecker(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		srv.AddDeploy(site, netlify.Deploy{ID: "d1"}, true)
-		srv.FailNext("GET", "/sites/"+site+"/deploys", netlifytest.Malformed())
+		srv.FailNext("GET /api/v1/sites/"+site+"/deploys", netlifytest.Malformed())
 		rep := check(t, srv, nil)
 		require.ErrorIs(t, rep.Err, netlify.ErrMalformedResponse)
 		assert.Equal(t, redundancy.StatusUnknown, rep.Status)

@@ -2,8 +2,9 @@ package netlify_test
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"testing"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/netlify/netlifytest"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 func newSite(t *testing.T) (*netlifytest.Server, string) {
@@ -39,7 +41,7 @@ func TestClientGetSiteAndDeploys(t *testing.T) {
 	assert.Equal(t, "shop", s.Name)
 	require.NotNil(t, s.PublishedDeploy)
 	assert.Equal(t, "d2", s.PublishedDeploy.ID)
-	assert.Equal(t, srv.URL, s.PublicURL())
+	assert.Equal(t, srv.URL(), s.PublicURL())
 
 	prod := true
 	tests := []struct {
@@ -56,7 +58,7 @@ func TestClientGetSiteAndDeploys(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			ds, err := c.ListDeploys(ctx, site, tt.opts)
+			ds, _, err := c.ListDeploys(ctx, site, tt.opts)
 			require.NoError(t, err)
 			var got []string
 			for _, d := range ds {
@@ -67,7 +69,7 @@ func TestClientGetSiteAndDeploys(t *testing.T) {
 	}
 	calls := srv.Calls()
 	last := calls[len(calls)-1]
-	assert.Equal(t, "/sites/site-1/deploys", last.Path)
+	assert.Equal(t, "/api/v1/sites/site-1/deploys", last.Path)
 	assert.Equal(t, "9", last.Query.Get("page"))
 	assert.Equal(t, "2", last.Query.Get("per_page"))
 
@@ -98,14 +100,17 @@ func TestClientRestoreAndBuilds(t *testing.T) {
 	assert.Equal(t, http.StatusUnprocessableEntity, ae.StatusCode)
 	assert.Equal(t, "d1", srv.Published(site), "a non-ready deploy is never published")
 
-	b, err := c.CreateBuild(ctx, site, netlify.CreateBuildOptions{ClearCache: true})
+	b, err := c.CreateBuild(ctx, site, netlify.CreateBuildOptions{ClearCache: true, Title: "again"})
 	require.NoError(t, err)
 	assert.NotEmpty(t, b.ID)
 	assert.NotEmpty(t, b.DeployID)
-	var body map[string]any
 	calls := srv.Calls()
-	require.NoError(t, json.Unmarshal([]byte(calls[len(calls)-1].Body), &body))
-	assert.Equal(t, map[string]any{"clear_cache": true}, body)
+	bc := calls[len(calls)-1]
+	assert.Equal(t, "true", bc.Query.Get("clear_cache"), "clear_cache is a query parameter, as the API description has it")
+	assert.Equal(t, "again", bc.Query.Get("title"))
+	assert.Empty(t, bc.Body)
+	require.Len(t, srv.Builds(), 1)
+	assert.True(t, srv.Builds()[0].ClearCache)
 
 	hook := srv.BuildHookURL(site)
 	require.NoError(t, c.TriggerBuildHook(ctx, hook, netlify.BuildHookOptions{Title: "retry", ClearCache: true}))
@@ -116,7 +121,7 @@ func TestClientRestoreAndBuilds(t *testing.T) {
 	assert.Equal(t, "retry", hc.Query.Get("trigger_title"))
 	assert.Equal(t, "true", hc.Query.Get("clear_cache"))
 
-	err = c.TriggerBuildHook(ctx, srv.URL+"/build_hooks/nosuchsecret", netlify.BuildHookOptions{})
+	err = c.TriggerBuildHook(ctx, srv.URL()+"/build_hooks/nosuchsecret", netlify.BuildHookOptions{})
 	require.ErrorAs(t, err, &ae)
 	assert.Equal(t, http.StatusNotFound, ae.StatusCode)
 	assert.NotContains(t, err.Error(), "nosuchsecret", "a hook URL is a credential")
@@ -135,7 +140,7 @@ func TestClientErrors(t *testing.T) {
 		assert.Equal(t, 404, ae.StatusCode)
 		assert.Equal(t, "Not Found", ae.Message)
 		assert.True(t, netlify.IsNotFound(err))
-		assert.Equal(t, 1, srv.CallCount("GET", "/sites/nope"), "4xx is not retried")
+		assert.Equal(t, 1, srv.CallCount("GET /api/v1/sites/nope"), "4xx is not retried")
 	})
 	t.Run("401 with a wrong token never shows it", func(t *testing.T) {
 		t.Parallel()
@@ -161,35 +166,81 @@ func TestClientErrors(t *testing.T) {
 	t.Run("500s are retried", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.ServerError(), netlifytest.ServerError())
+		srv.FailNext("GET /api/v1/sites/"+site, times(netlifytest.ServerError(), 2))
 		clk := newRecClock(t0)
 		s, err := srv.Client(netlify.WithClock(clk), netlify.WithRetry(3, 100*time.Millisecond)).GetSite(ctx, site)
 		require.NoError(t, err)
 		assert.Equal(t, site, s.ID)
-		assert.Equal(t, 3, srv.CallCount("GET", "/sites/"+site))
+		assert.Equal(t, 3, srv.CallCount("GET /api/v1/sites/"+site))
 		assert.Equal(t, []time.Duration{100 * time.Millisecond, 200 * time.Millisecond}, clk.Waits(), "exponential backoff")
 	})
 	t.Run("500s past the retries", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
-		srv.FailNext("GET", "*", netlifytest.ServerError(), netlifytest.ServerError(), netlifytest.ServerError())
+		srv.FailNext("GET /api/v1/sites/*", times(netlifytest.ServerError(), 3))
 		_, err := srv.Client(netlify.WithClock(newRecClock(t0)), netlify.WithRetry(2, time.Millisecond)).GetSite(ctx, site)
 		var ae *netlify.APIError
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, 500, ae.StatusCode)
-		assert.Equal(t, 3, srv.CallCount("GET", "/sites/"+site))
+		assert.Equal(t, 3, srv.CallCount("GET /api/v1/sites/"+site))
+	})
+	t.Run("a POST that fails after it may have taken effect is not sent again", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		srv.AddDeploy(site, netlify.Deploy{ID: "d1"}, true)
+		c := srv.Client(netlify.WithClock(newRecClock(t0)), netlify.WithRetry(3, time.Millisecond))
+		for _, f := range []redundancytest.Fault{
+			{Status: 500}, {Status: 502}, {Status: 503, After: true}, {Status: 504},
+			{Err: io.ErrUnexpectedEOF}, {After: true, Err: io.ErrUnexpectedEOF},
+		} {
+			before := srv.CallCount("POST /api/v1/sites/*/builds")
+			srv.FailNext("POST /api/v1/sites/*/builds", f)
+			_, err := c.CreateBuild(ctx, site, netlify.CreateBuildOptions{})
+			require.ErrorIs(t, err, netlify.ErrUncertain, "%+v", f)
+			assert.Contains(t, err.Error(), "may have taken effect")
+			assert.Equal(t, before+1, srv.CallCount("POST /api/v1/sites/*/builds"), "sent once: %+v", f)
+		}
+		// A 4xx is a refusal: nothing happened, and it says so.
+		_, err := c.RestoreDeploy(ctx, site, "nope")
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, netlify.ErrUncertain)
+	})
+	t.Run("a POST refused with 429 is sent again after the reset", func(t *testing.T) {
+		t.Parallel()
+		srv, site := newSite(t)
+		clk := newRecClock(t0)
+		srv.FailNext("POST /api/v1/sites/*/builds", netlifytest.RateLimited(t0.Add(3*time.Second)))
+		_, err := srv.Client(netlify.WithClock(clk)).CreateBuild(ctx, site, netlify.CreateBuildOptions{})
+		require.NoError(t, err)
+		assert.Equal(t, []time.Duration{3 * time.Second}, clk.Waits())
+		assert.Len(t, srv.Builds(), 1)
+	})
+	t.Run("a POST that could not connect is sent again", func(t *testing.T) {
+		t.Parallel()
+		dials := 0
+		hc := &http.Client{Transport: &http.Transport{DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
+			dials++
+			return nil, &net.OpError{Op: "dial", Net: network, Err: errors.New("connection refused")}
+		}}}
+		c := netlify.NewAPIClient(netlify.WithToken("t"), netlify.WithBaseURL("http://127.0.0.1:1/api/v1"), netlify.WithHTTPClient(hc),
+			netlify.WithRetry(2, time.Millisecond), netlify.WithClock(newRecClock(t0)))
+		_, err := c.CreateBuild(ctx, "s", netlify.CreateBuildOptions{})
+		require.Error(t, err)
+		assert.NotErrorIs(t, err, netlify.ErrUncertain, "nothing was sent")
+		assert.Equal(t, 3, dials)
 	})
 	t.Run("malformed JSON", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.Malformed())
+		srv.FailNext("GET /api/v1/sites/"+site, netlifytest.Malformed())
 		_, err := srv.Client().GetSite(ctx, site)
 		require.ErrorIs(t, err, netlify.ErrMalformedResponse)
 		assert.Contains(t, err.Error(), "GET /sites/site-1")
-		srv.FailNext("GET", "/sites/"+site+"/deploys", netlifytest.Response{Status: 200, Body: `{"not":"a list"}`})
-		_, err = srv.Client().ListDeploys(ctx, site, netlify.ListDeploysOptions{})
+		srv.FailNext("GET /api/v1/sites/"+site+"/deploys", redundancytest.Fault{Status: 200, Body: `{"not":"a list"}`})
+		_, _, err = srv.Client().ListDeploys(ctx, site, netlify.ListDeploysOptions{})
 		require.ErrorIs(t, err, netlify.ErrMalformedResponse)
-		srv.FailNext("POST", "/sites/"+site+"/builds", netlifytest.Response{Status: 200})
+		assert.NotContains(t, err.Error(), "[]netlify.Deploy", "no Go type names")
+		srv.FailNext("POST /api/v1/sites/"+site+"/builds", redundancytest.Fault{Status: 200})
 		_, err = srv.Client().CreateBuild(ctx, site, netlify.CreateBuildOptions{})
 		require.ErrorIs(t, err, netlify.ErrMalformedResponse)
 	})
@@ -221,16 +272,16 @@ func TestClientErrors(t *testing.T) {
 	})
 }
 
-func TestClientTokenFromEnv(t *testing.T) {
+// The client never reads the environment: the caller passes the token.
+func TestClientReadsNoEnvironment(t *testing.T) {
 	srv, site := newSite(t)
-	t.Setenv(netlify.TokenEnv, "")
+	t.Setenv(netlify.TokenEnv, netlifytest.DefaultToken)
 	c := netlify.NewAPIClient(netlify.WithBaseURL(srv.APIURL()))
 	_, err := c.GetSite(context.Background(), site)
 	require.ErrorIs(t, err, netlify.ErrNoToken)
-	assert.Zero(t, srv.CallCount("GET", "/sites/"+site), "no call without a token")
+	assert.Zero(t, srv.CallCount("GET /api/v1/sites/"+site), "no call without a token")
 
-	t.Setenv(netlify.TokenEnv, netlifytest.DefaultToken)
-	_, err = netlify.NewAPIClient(netlify.WithBaseURL(srv.APIURL())).GetSite(context.Background(), site)
+	_, err = netlify.NewAPIClient(netlify.WithBaseURL(srv.APIURL()), netlify.WithToken(netlifytest.DefaultToken)).GetSite(context.Background(), site)
 	require.NoError(t, err)
 }
 
@@ -242,18 +293,18 @@ func TestClientRateLimit(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		clk := newRecClock(t0)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.RateLimited(t0.Add(7*time.Second)))
+		srv.FailNext("GET /api/v1/sites/"+site, netlifytest.RateLimited(t0.Add(7*time.Second)))
 		s, err := srv.Client(netlify.WithClock(clk)).GetSite(ctx, site)
 		require.NoError(t, err)
 		assert.Equal(t, site, s.ID)
 		assert.Equal(t, []time.Duration{7 * time.Second}, clk.Waits())
-		assert.Equal(t, 2, srv.CallCount("GET", "/sites/"+site))
+		assert.Equal(t, 2, srv.CallCount("GET /api/v1/sites/"+site))
 	})
 	t.Run("a reset past the bound fails at once", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		clk := newRecClock(t0)
-		srv.FailNext("GET", "/sites/"+site, netlifytest.RateLimited(t0.Add(time.Hour)))
+		srv.FailNext("GET /api/v1/sites/"+site, netlifytest.RateLimited(t0.Add(time.Hour)))
 		_, err := srv.Client(netlify.WithClock(clk), netlify.WithMaxRateLimitWait(time.Minute)).GetSite(ctx, site)
 		var rl *netlify.RateLimitError
 		require.ErrorAs(t, err, &rl)
@@ -264,17 +315,17 @@ func TestClientRateLimit(t *testing.T) {
 		require.ErrorAs(t, err, &ae)
 		assert.Equal(t, http.StatusTooManyRequests, ae.StatusCode)
 		assert.Empty(t, clk.Waits())
-		assert.Equal(t, 1, srv.CallCount("GET", "/sites/"+site))
+		assert.Equal(t, 1, srv.CallCount("GET /api/v1/sites/"+site))
 	})
 	t.Run("still limited after the retries", func(t *testing.T) {
 		t.Parallel()
 		srv, site := newSite(t)
 		clk := newRecClock(t0)
 		r := netlifytest.RateLimited(t0) // reset already passed: retry at once
-		srv.FailNext("GET", "*", r, r, r)
+		srv.FailNext("GET /api/v1/sites/*", times(r, 3))
 		_, err := srv.Client(netlify.WithClock(clk), netlify.WithRetry(2, time.Millisecond)).GetSite(ctx, site)
 		var rl *netlify.RateLimitError
 		require.True(t, errors.As(err, &rl), "got %v", err)
-		assert.Equal(t, 3, srv.CallCount("GET", "/sites/"+site))
+		assert.Equal(t, 3, srv.CallCount("GET /api/v1/sites/"+site))
 	})
 }

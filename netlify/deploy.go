@@ -112,7 +112,7 @@ type ListDeploysOptions struct {
 	Branch     string      // only deploys of this branch
 	Production *bool       // only production (true) or non-production (false) deploys
 	Page       int         // 1-based page
-	PerPage    int         // page size (the API's default when 0)
+	PerPage    int         // page size (the API's default when 0); at most MaxPerPage
 }
 
 func (o ListDeploysOptions) query() url.Values {
@@ -130,23 +130,26 @@ func (o ListDeploysOptions) query() url.Values {
 		q.Set("page", strconv.Itoa(o.Page))
 	}
 	if o.PerPage > 0 {
-		q.Set("per_page", strconv.Itoa(o.PerPage))
+		q.Set("per_page", strconv.Itoa(min(o.PerPage, MaxPerPage)))
 	}
 	return q
 }
 
-// ListDeploys lists a site's deploys, newest first
-// (GET /sites/{site_id}/deploys).
-func (c *APIClient) ListDeploys(ctx context.Context, siteID string, opts ListDeploysOptions) ([]Deploy, error) {
+// ListDeploys lists one page of a site's deploys, newest first
+// (GET /sites/{site_id}/deploys), and says from the answer's Link header
+// whether more pages follow. A PerPage above MaxPerPage asks for
+// MaxPerPage. AllDeploys walks every page.
+func (c *APIClient) ListDeploys(ctx context.Context, siteID string, opts ListDeploysOptions) ([]Deploy, Page, error) {
 	if err := checkID("site", siteID); err != nil {
-		return nil, err
+		return nil, Page{}, err
 	}
 	var out []Deploy
-	err := c.do(ctx, request{method: http.MethodGet, path: "/sites/" + siteID + "/deploys", query: opts.query(), out: &out})
+	var h http.Header
+	err := c.do(ctx, request{method: http.MethodGet, path: "/sites/" + siteID + "/deploys", query: opts.query(), out: &out, header: &h})
 	if err != nil {
-		return nil, err
+		return nil, Page{}, err
 	}
-	return out, nil
+	return out, parseLink(h.Get("Link"), max(opts.Page, 1)), nil
 }
 
 // GetDeploy returns one deploy (GET /sites/{site_id}/deploys/{deploy_id}).
@@ -165,7 +168,8 @@ func (c *APIClient) GetDeploy(ctx context.Context, siteID, deployID string) (*De
 }
 
 // RestoreDeploy publishes an earlier deploy again
-// (POST /sites/{site_id}/deploys/{deploy_id}/restore).
+// (POST /sites/{site_id}/deploys/{deploy_id}/restore). A failure wrapping
+// ErrUncertain may have published it.
 func (c *APIClient) RestoreDeploy(ctx context.Context, siteID, deployID string) (*Deploy, error) {
 	if err := checkID("site", siteID); err != nil {
 		return nil, err
@@ -175,6 +179,39 @@ func (c *APIClient) RestoreDeploy(ctx context.Context, siteID, deployID string) 
 	}
 	var out Deploy
 	if err := c.do(ctx, request{method: http.MethodPost, path: "/sites/" + siteID + "/deploys/" + deployID + "/restore", out: &out}); err != nil {
+		return nil, err
+	}
+	return &out, nil
+}
+
+// CancelDeploy cancels a deploy that is still being built, and its build
+// (POST /deploys/{deploy_id}/cancel). Netlify then lists it in state error
+// with the message "Canceled build". A failure wrapping ErrUncertain may
+// have cancelled it.
+func (c *APIClient) CancelDeploy(ctx context.Context, deployID string) (*Deploy, error) {
+	return c.deployPost(ctx, deployID, "cancel")
+}
+
+// LockDeploy stops auto publishing with the deploy, which must be the
+// published one, left published (POST /deploys/{deploy_id}/lock): new
+// deploys are still built but not published until the lock is lifted or
+// another deploy is published by hand.
+func (c *APIClient) LockDeploy(ctx context.Context, deployID string) (*Deploy, error) {
+	return c.deployPost(ctx, deployID, "lock")
+}
+
+// UnlockDeploy starts auto publishing again (POST /deploys/{deploy_id}/unlock).
+// Deploys built while the lock held are not published by it; the next one is.
+func (c *APIClient) UnlockDeploy(ctx context.Context, deployID string) (*Deploy, error) {
+	return c.deployPost(ctx, deployID, "unlock")
+}
+
+func (c *APIClient) deployPost(ctx context.Context, deployID, verb string) (*Deploy, error) {
+	if err := checkID("deploy", deployID); err != nil {
+		return nil, err
+	}
+	var out Deploy
+	if err := c.do(ctx, request{method: http.MethodPost, path: "/deploys/" + deployID + "/" + verb, out: &out}); err != nil {
 		return nil, err
 	}
 	return &out, nil

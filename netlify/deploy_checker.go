@@ -20,7 +20,8 @@ const DefaultStuckAfter = 30 * time.Minute
 // An API that cannot be asked makes the report's Err (status unknown: no
 // recovery is based on it). Findings: ProblemNoPublishedDeploy and
 // ProblemDeployFailed (unhealthy; the detail quotes error_message),
-// ProblemDeployStuck and ProblemScheduleMismatch (degraded).
+// ProblemDeployStuck, ProblemDeployLocked and ProblemScheduleMismatch
+// (degraded).
 type DeployChecker struct {
 	// Client asks the API. Required.
 	Client Client
@@ -46,8 +47,9 @@ var _ redundancy.Checker = (*DeployChecker)(nil)
 // DeployStatus is what DeployChecker learnt from the API.
 type DeployStatus struct {
 	Site      *Site
-	Published *Deploy // nil when nothing is published
-	Newest    *Deploy // nil when the site has no deploys
+	Published *Deploy  // nil when nothing is published
+	Newest    *Deploy  // nil when the site has no deploys
+	Recent    []Deploy // the newest deploys watched (up to 10), newest first
 }
 
 // Status asks the API for the site and its newest deploys.
@@ -66,12 +68,12 @@ func (c *DeployChecker) Status(ctx context.Context) (DeployStatus, error) {
 		prod := true
 		opts.Production = &prod
 	}
-	deploys, err := c.Client.ListDeploys(ctx, c.SiteID, opts)
+	deploys, _, err := c.Client.ListDeploys(ctx, c.SiteID, opts)
 	if err != nil {
 		return DeployStatus{}, fmt.Errorf("netlify deploy check: list deploys: %w", err)
 	}
 	SortNewestFirst(deploys)
-	st := DeployStatus{Site: site, Published: site.PublishedDeploy}
+	st := DeployStatus{Site: site, Published: site.PublishedDeploy, Recent: deploys}
 	if len(deploys) > 0 {
 		st.Newest = &deploys[0]
 	}
@@ -80,9 +82,16 @@ func (c *DeployChecker) Status(ctx context.Context) (DeployStatus, error) {
 
 // Check asks the API and judges what it says.
 func (c *DeployChecker) Check(ctx context.Context) redundancy.Report {
+	rep, _ := c.check(ctx)
+	return rep
+}
+
+// check is Check that also returns what the API said (nil when it could
+// not be asked).
+func (c *DeployChecker) check(ctx context.Context) (redundancy.Report, *DeployStatus) {
 	st, err := c.Status(ctx)
 	if err != nil {
-		return redundancy.ErrorReport(err)
+		return redundancy.ErrorReport(err), nil
 	}
 	clk := c.Clock
 	if clk == nil {
@@ -118,12 +127,35 @@ func (c *DeployChecker) Check(ctx context.Context) redundancy.Report {
 			}
 		}
 	}
+	if pub != nil && pub.Locked && c.Branch == "" {
+		if f, ok := lockedFinding(pub, st.Recent); ok {
+			fs = append(fs, f)
+		}
+	}
 	if c.ManifestPath != "" && pub != nil {
 		if m, err := ReadManifest(c.ManifestPath); err == nil {
 			fs = append(fs, scheduleFindings(m, pub)...)
 		}
 	}
-	return redundancy.NewReport(deploySummary(st), fs...)
+	return redundancy.NewReport(deploySummary(st), fs...), &st
+}
+
+// lockedFinding reports a site left locked and stale: its published deploy
+// is locked (auto publishing stopped) while newer production deploys are
+// ready and wait unpublished.
+func lockedFinding(pub *Deploy, recent []Deploy) (redundancy.Finding, bool) {
+	var waiting []Deploy
+	for _, d := range recent {
+		if d.State == DeployReady && d.ID != pub.ID && d.CreatedAt.After(pub.CreatedAt) {
+			waiting = append(waiting, d)
+		}
+	}
+	if len(waiting) == 0 {
+		return redundancy.Finding{}, false
+	}
+	return redundancy.Finding{Subject: pub.ID, Problem: ProblemDeployLocked, Status: redundancy.StatusDegraded,
+		Detail: fmt.Sprintf("auto publishing is stopped on the published deploy (locked); %d newer ready deploy(s) wait, the newest %s (%s)",
+			len(waiting), waiting[0].ID, describeDeploy(&waiting[0]))}, true
 }
 
 func describeDeploy(d *Deploy) string {

@@ -8,14 +8,21 @@
 // The pieces plug into package redundancy:
 //
 //   - APIClient is a small typed client of the Netlify REST API (sites,
-//     deploys, restore, builds, build hooks) with timeouts, retries of 5xx
-//     answers and waits for X-RateLimit-Reset on 429. Its token comes from
-//     WithToken or $NETLIFY_AUTH_TOKEN and never appears in errors.
+//     deploys and their pages, restore, cancel, lock, builds, build hooks)
+//     with timeouts, waits for X-RateLimit-Reset on 429, and retries of
+//     reads. A request that changes something is never sent again after a
+//     failure that leaves open whether it took effect (ErrUncertain): the
+//     caller reads the site to find out. Its token comes from WithToken
+//     only (no environment variable is read) and never appears in errors.
 //   - ManifestChecker, DeployChecker and ProbeChecker are redundancy.Checkers;
 //     SiteChecker runs them together as one target.
 //   - Recoverer turns their findings into redundancy.Actions
-//     (VerbRegenerateManifest, VerbRebuild, VerbRestoreDeploy,
-//     VerbVerifyEndpoints), so a dry run lists what it would do.
+//     (VerbRegenerateManifest, VerbRebuild, VerbCancelAndRebuild,
+//     VerbRestoreDeploy, VerbVerifyEndpoints, VerbLockDeploy,
+//     VerbUnlockDeploy), so a dry run lists what it would do. Each action
+//     reads the site before it acts, so running it again does no harm.
+//   - KnownGood remembers the deploys that passed the probes while they were
+//     published (in a redundancy.Store): the only ones a restore brings back.
 //
 // Problems are stable codes prefixed "netlify." (ProblemDeployFailed, ...).
 // Package netlifytest is a fake Netlify for tests: the same client talks to
@@ -23,18 +30,21 @@
 //
 // To start, build a target for one site:
 //
-//	client := netlify.NewAPIClient() // token from NETLIFY_AUTH_TOKEN
+//	client := netlify.NewAPIClient(netlify.WithToken(token)) // the caller reads the token
 //	probes := &netlify.ProbeChecker{SiteURL: "https://shop.netlify.app",
 //		Endpoints: []netlify.Endpoint{{Name: "hello"}}}
+//	store, err := redundancy.NewFileStore(stateDir)
+//	known := &netlify.KnownGood{Store: store}
 //	o := redundancy.New()
-//	err := o.Add(redundancy.Target{
+//	err = o.Add(redundancy.Target{
 //		Name: "shop",
 //		Checker: &netlify.SiteChecker{
-//			Manifest: &netlify.ManifestChecker{FunctionsDir: "netlify/functions"},
-//			Deploys:  &netlify.DeployChecker{Client: client, SiteID: siteID},
-//			Probes:   probes,
+//			Manifest:  &netlify.ManifestChecker{FunctionsDir: "netlify/functions"},
+//			Deploys:   &netlify.DeployChecker{Client: client, SiteID: siteID},
+//			Probes:    probes,
+//			KnownGood: known,
 //		},
 //		Recoverer: &netlify.Recoverer{Client: client, SiteID: siteID,
-//			FunctionsDir: "netlify/functions", Probes: probes},
+//			FunctionsDir: "netlify/functions", Probes: probes, KnownGood: known},
 //	})
 package netlify

@@ -4,13 +4,21 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/uras-dev/uras/redundancy"
 )
 
 // Errors the client and the checkers wrap, to be tested with errors.Is.
 var (
-	// ErrNoToken is returned by calls made without an access token (none
-	// given with WithToken and NETLIFY_AUTH_TOKEN unset).
-	ErrNoToken = errors.New("netlify: no access token (set NETLIFY_AUTH_TOKEN or use WithToken)")
+	// ErrNoToken is returned by API calls of a client made without an
+	// access token (WithToken).
+	ErrNoToken = errors.New("netlify: no access token (pass one with WithToken)")
+	// ErrUncertain is wrapped by the error of a request that changes
+	// something (a POST) when it failed in a way that leaves open whether it
+	// took effect: a 5xx answer, a timeout, a connection lost after the
+	// request was sent. The client does not send such a request again; the
+	// caller reads the world to find out (see Recoverer).
+	ErrUncertain = errors.New("netlify: the request may have taken effect")
 	// ErrMalformedResponse is wrapped by the error for a response body that
 	// is not the JSON the API documents.
 	ErrMalformedResponse = errors.New("netlify: malformed response")
@@ -23,10 +31,21 @@ var (
 	// ErrManifestInvalid is wrapped by ParseManifest's error for a manifest
 	// that is not valid JSON of the bundler's format.
 	ErrManifestInvalid = errors.New("netlify: functions manifest invalid")
-	// ErrNoRestoreCandidate is returned when no earlier ready deploy exists to
-	// restore.
-	ErrNoRestoreCandidate = errors.New("netlify: no earlier ready deploy to restore")
+	// ErrNoRestoreCandidate is wrapped by Plan's error when endpoints are
+	// down and no restore is allowed: no earlier ready production deploy
+	// passed the probes while it was published, or a restore already
+	// happened (the published deploy is not the newest ready one). It wraps
+	// redundancy.ErrExhausted, so the orchestrator escalates at once.
+	ErrNoRestoreCandidate = fmt.Errorf("netlify: no deploy to restore: %w", redundancy.ErrExhausted)
 )
+
+// uncertainError marks a failure after which a change may have been made.
+type uncertainError struct{ err error }
+
+func (e *uncertainError) Error() string { return e.err.Error() + " (it may have taken effect)" }
+
+// Unwrap returns the failure and ErrUncertain.
+func (e *uncertainError) Unwrap() []error { return []error{e.err, ErrUncertain} }
 
 // APIError is a 4xx or 5xx answer from the Netlify API. Message is the API's
 // own message (its JSON "message" field) or, failing that, the status text.

@@ -13,34 +13,54 @@ import (
 )
 
 // A site whose newest deploy broke its function: the orchestrator restores
-// the deploy before it and probes again.
+// the last deploy that passed its probes while it was published, and probes
+// again.
 func Example() {
 	srv := netlifytest.NewServer()
 	defer srv.Close()
 	site := srv.AddSite(netlify.Site{ID: "shop", Name: "shop"})
-	base := time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
-	srv.AddDeploy(site, netlify.Deploy{ID: "good", CreatedAt: base}, false)
-	srv.AddDeploy(site, netlify.Deploy{ID: "broken", CreatedAt: base.Add(time.Hour)}, true)
+	srv.AddDeploy(site, netlify.Deploy{ID: "good"}, true)
 	srv.SetFunction("hello", netlifytest.Function{Body: "hi"})
 	srv.SetDeployFunction("broken", "hello", netlifytest.Function{Status: 500})
 
-	client := srv.Client() // in production: netlify.NewAPIClient()
-	probes := &netlify.ProbeChecker{SiteURL: srv.URL, Endpoints: []netlify.Endpoint{{Name: "hello"}}}
+	dir, err := os.MkdirTemp("", "uras-state")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(dir)
+	store, err := redundancy.NewFileStore(dir)
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	// The deploys that passed the probes while published, kept across
+	// restarts: the only ones a restore may bring back.
+	known := &netlify.KnownGood{Store: store}
+
+	client := srv.Client() // in production: netlify.NewAPIClient(netlify.WithToken(token))
+	probes := &netlify.ProbeChecker{SiteURL: srv.URL(), Endpoints: []netlify.Endpoint{{Name: "hello"}}}
 	o := redundancy.New()
-	err := o.Add(redundancy.Target{
+	err = o.Add(redundancy.Target{
 		Name: "shop",
 		Checker: &netlify.SiteChecker{
-			Deploys: &netlify.DeployChecker{Client: client, SiteID: site},
-			Probes:  probes,
+			Deploys:   &netlify.DeployChecker{Client: client, SiteID: site},
+			Probes:    probes,
+			KnownGood: known,
 		},
-		Recoverer: &netlify.Recoverer{Client: client, SiteID: site, Probes: probes},
+		Recoverer: &netlify.Recoverer{Client: client, SiteID: site, Probes: probes, KnownGood: known},
 		Policy:    redundancy.Policy{FailureThreshold: 1},
 	})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
-	snap := o.Tick(context.Background())
+	ctx := context.Background()
+	o.Tick(ctx) // "good" passes its probes: it is remembered
+
+	srv.AddDeploy(site, netlify.Deploy{ID: "broken"}, true) // a new deploy breaks hello
+	o.Trigger("shop")
+	snap := o.Tick(ctx)
 	for _, r := range snap.Targets[0].History {
 		fmt.Println(r.Verb, r.Subject, r.OK())
 	}
@@ -60,17 +80,44 @@ func ExampleAPIClient_ListDeploys() {
 
 	client := srv.Client() // in production: netlify.NewAPIClient(netlify.WithToken(token))
 	prod := true
-	deploys, err := client.ListDeploys(context.Background(), site, netlify.ListDeploysOptions{Production: &prod, PerPage: 10})
+	deploys, page, err := client.ListDeploys(context.Background(), site, netlify.ListDeploysOptions{Production: &prod, PerPage: 10})
 	if err != nil {
 		fmt.Println(err)
 		return
 	}
 	for _, d := range deploys {
-		fmt.Println(d.ID, d.State, d.ErrorMessage)
+		fmt.Println(d.ID, d.State, d.ErrorMessage != "")
 	}
+	fmt.Println("more pages:", page.More())
 	// Output:
-	// d2 error Build script returned non-zero exit code: 2
-	// d1 ready
+	// d2 error true
+	// d1 ready false
+	// more pages: false
+}
+
+// Every deploy of a site, across pages, newest first.
+func ExampleAllDeploys() {
+	srv := netlifytest.NewServer()
+	defer srv.Close()
+	site := srv.AddSite(netlify.Site{ID: "shop"})
+	for i := range 250 {
+		srv.AddDeploy(site, netlify.Deploy{ID: fmt.Sprintf("d%03d", i)}, false)
+	}
+	n := 0
+	for d, err := range netlify.AllDeploys(context.Background(), srv.Client(), site, netlify.ListDeploysOptions{}) {
+		if err != nil {
+			fmt.Println(err)
+			return
+		}
+		if n == 0 {
+			fmt.Println("newest:", d.ID)
+		}
+		n++
+	}
+	fmt.Println("deploys:", n, "requests:", srv.CallCount("GET /api/v1/sites/shop/deploys"))
+	// Output:
+	// newest: d249
+	// deploys: 250 requests: 3
 }
 
 func ExampleRegenerateManifest() {
@@ -106,7 +153,7 @@ func ExampleProbeChecker() {
 	srv.SetFunction("report-background", netlifytest.Function{Status: 202})
 
 	pc := &netlify.ProbeChecker{
-		SiteURL: srv.URL,
+		SiteURL: srv.URL(),
 		Endpoints: []netlify.Endpoint{
 			{Name: "hello", BodyContains: "world"},
 			{Name: "report-background"}, // background: 202 expected

@@ -8,7 +8,15 @@ import (
 	"time"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
+
+// times returns f hitting n calls.
+func times(f redundancytest.Fault, n int) redundancytest.Fault {
+	f.Times = n
+	return f
+}
 
 // t0 is the tests' reference time: a whole second, so X-RateLimit-Reset
 // (whole seconds) lands exactly.

@@ -94,7 +94,10 @@ func manifestReport(m *Manifest, mp string, srcs []SourceFunction) redundancy.Re
 			})
 			continue
 		}
-		if s.ModTime.After(mt) {
+		// The manifest's time has millisecond precision: compare at it, so
+		// a file written in the same millisecond, just before the manifest
+		// was regenerated, is not stale.
+		if s.ModTime.UnixMilli() > m.Timestamp {
 			stale = append(stale, s.Name)
 		}
 	}

@@ -3,8 +3,10 @@ package netlify_test
 import (
 	"context"
 	"errors"
+	"net/http"
 	"os"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/stretchr/testify/assert"
@@ -35,14 +37,40 @@ type harness struct {
 	clock *redundancytest.FakeClock
 	orch  *redundancy.Orchestrator
 	rec   *redundancytest.Recorder
+	known *netlify.KnownGood
 }
 
+// newHarness starts a fake Netlify whose builds move on the orchestrator's
+// fake clock (10s enqueued, 30s building) and an orchestrator on that clock.
 func newHarness(t *testing.T) *harness {
 	t.Helper()
-	srv, site := newSite(t)
 	clk := redundancytest.NewFakeClock(t0)
+	srv := netlifytest.NewServer(netlifytest.WithClock(clk), netlifytest.WithBuildTimes(10*time.Second, 30*time.Second))
+	t.Cleanup(srv.Close)
+	site := srv.AddSite(netlify.Site{ID: "site-1", Name: "shop"})
 	o := redundancy.New(redundancy.WithClock(clk))
-	return &harness{srv: srv, site: site, clock: clk, orch: o, rec: redundancytest.NewRecorder(o)}
+	return &harness{srv: srv, site: site, clock: clk, orch: o, rec: redundancytest.NewRecorder(o), known: &netlify.KnownGood{}}
+}
+
+// good records deploys as having passed the probes while published.
+func (h *harness) good(t *testing.T, ids ...string) {
+	t.Helper()
+	for _, id := range ids {
+		d, ok := h.srv.Deploy(id)
+		require.True(t, ok, id)
+		require.NoError(t, h.known.Record(context.Background(), h.site, d, t0))
+	}
+}
+
+// events returns the errors of the events of kind k.
+func (h *harness) errs(k redundancy.EventKind) []error {
+	var out []error
+	for _, e := range h.rec.Events() {
+		if e.Kind == k {
+			out = append(out, e.Err)
+		}
+	}
+	return out
 }
 
 // client returns a fake-server client whose waits are recorded, not slept.
@@ -130,19 +158,28 @@ func TestOrchestratorRebuildsFailedDeploy(t *testing.T) {
 			if viaHook {
 				rec.BuildHookURL = h.srv.BuildHookURL(h.site)
 			}
-			h.add(t, &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, rec, quick())
+			dc := &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}
+			h.add(t, dc, rec, quick())
 
 			st := h.tick(0)
 			assert.Equal(t, []string{"netlify.rebuild d2"}, verbs(st.History))
-			require.Len(t, h.srv.Builds(), 1)
-			if viaHook {
-				assert.Equal(t, 0, h.srv.CallCount("POST", "/sites/"+h.site+"/builds"))
-			} else {
-				assert.Equal(t, 1, h.srv.CallCount("POST", "/sites/"+h.site+"/builds"))
-			}
+			builds := h.srv.Builds()
+			require.Len(t, builds, 1)
+			assert.Equal(t, viaHook, builds[0].ViaHook)
+			assert.Equal(t, "uras: rebuild after deploy d2", builds[0].Title, "the deploy list says who started it")
+			nd, _ := h.srv.Deploy(builds[0].DeployID)
+			assert.Equal(t, netlify.DeployEnqueued, nd.State, "a build starts enqueued")
 
-			st = h.tick(time.Minute)
+			// While the build runs, the newest deploy is in progress: no
+			// finding, so no second build.
+			h.clock.Advance(20 * time.Second)
+			rep := dc.Check(context.Background())
+			assert.Equal(t, redundancy.StatusHealthy, rep.Status, "%+v", rep)
+			assert.Contains(t, rep.Summary, "(building)")
+			st = h.tick(40 * time.Second)
 			assert.Equal(t, redundancy.StatusHealthy, st.Status, "%+v", st.Report)
+			assert.Equal(t, builds[0].DeployID, h.srv.Published(h.site))
+			assert.Len(t, h.srv.Builds(), 1)
 		})
 	}
 }
@@ -196,8 +233,8 @@ func TestOrchestratorRebuildLimit(t *testing.T) {
 
 // restoreSite sets up: d1 ready, d2 ready (the right pick), d2x failed
 // after it, p1 a ready deploy preview, d3 ready and published but its
-// function fails; d4 a newer failed deploy (never a pick).
-func restoreSite(h *harness) {
+// function fails. d1 and d2 passed their probes while published.
+func restoreSite(t *testing.T, h *harness) {
 	s := h.srv
 	s.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-5 * time.Hour)}, false)
 	s.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-4 * time.Hour)}, false)
@@ -206,16 +243,28 @@ func restoreSite(h *harness) {
 	s.AddDeploy(h.site, netlify.Deploy{ID: "d3", CreatedAt: t0.Add(-2 * time.Hour)}, true)
 	s.SetFunction("hello", netlifytest.Function{Body: "hi"})
 	s.SetDeployFunction("d3", "hello", netlifytest.Function{Status: 500, Body: "TypeError: x is undefined"})
+	h.good(t, "d1", "d2")
+}
+
+// siteTarget adds the site as SiteChecker (deploys, probes, known good)
+// and Recoverer.
+func (h *harness) siteTarget(t *testing.T, c netlify.Client, p redundancy.Policy, tune func(*netlify.Recoverer)) *netlify.ProbeChecker {
+	t.Helper()
+	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL(), Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 5 * time.Second}
+	chk := &netlify.SiteChecker{Deploys: &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, Probes: probes, KnownGood: h.known}
+	rec := &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes, KnownGood: h.known, Clock: h.clock}
+	if tune != nil {
+		tune(rec)
+	}
+	h.add(t, chk, rec, p)
+	return probes
 }
 
 func TestOrchestratorRestoresLastGoodDeploy(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	restoreSite(h)
-	c := h.client()
-	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL, Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 5 * time.Second}
-	chk := &netlify.SiteChecker{Deploys: &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, Probes: probes}
-	h.add(t, chk, &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes}, quick())
+	restoreSite(t, h)
+	h.siteTarget(t, h.client(), quick(), nil)
 
 	// A dry run names the deploy and does nothing.
 	planned, err := h.orch.Plan(context.Background())
@@ -234,72 +283,105 @@ func TestOrchestratorRestoresLastGoodDeploy(t *testing.T) {
 	assert.Equal(t, redundancy.StatusHealthy, st.Status, "%+v", st.Report)
 }
 
+// Only a deploy that passed the probes while it was published is brought
+// back, however ready a newer one is; the SiteChecker records them.
+func TestOrchestratorRestoresOnlyKnownGood(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-5 * time.Hour)}, true)
+	h.srv.SetFunction("hello", netlifytest.Function{Body: "hi"})
+	h.siteTarget(t, h.client(), quick(), nil)
+
+	st := h.tick(0)
+	require.Equal(t, redundancy.StatusHealthy, st.Status, "%+v", st.Report)
+	good, err := h.known.Deploys(context.Background(), h.site)
+	require.NoError(t, err)
+	require.Len(t, good, 1)
+	assert.Equal(t, "d1", good[0].ID, "d1 passed its probes while published")
+
+	// d2 is ready but was never published; d3 breaks hello.
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-4 * time.Hour)}, false)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d3", CreatedAt: t0.Add(-3 * time.Hour)}, true)
+	h.srv.SetDeployFunction("d3", "hello", netlifytest.Function{Status: 500})
+	st = h.tick(time.Minute)
+	assert.Equal(t, []string{"netlify.restore-deploy d1", "netlify.verify-endpoints hello"}, verbs(st.History))
+	assert.Equal(t, "d1", h.srv.Published(h.site))
+	good, err = h.known.Deploys(context.Background(), h.site)
+	require.NoError(t, err)
+	assert.Len(t, good, 1, "d3 never passed")
+}
+
+// After the one rollback, a further failure escalates at once.
 func TestOrchestratorNeverRestoresTwice(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	restoreSite(h)
+	restoreSite(t, h)
 	h.srv.SetDeployFunction("d2", "hello", netlifytest.Function{Status: 503}) // the dependency is down, not the deploy
-	c := h.client()
-	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL, Endpoints: []netlify.Endpoint{{Name: "hello"}}}
-	chk := &netlify.SiteChecker{Deploys: &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, Probes: probes}
-	h.add(t, chk, &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes}, quick())
+	h.siteTarget(t, h.client(), quick(), nil)
 
 	st := h.tick(0)
 	assert.Equal(t, []string{"netlify.restore-deploy d2", "netlify.verify-endpoints hello FAILED"}, verbs(st.History))
 	st = h.tick(5 * time.Minute)
 	assert.Equal(t, "d2", h.srv.Published(h.site), "no second restore to d1")
-	assert.Equal(t, 1, h.srv.CallCount("POST", "/sites/"+h.site+"/deploys/d2/restore"))
-	assert.Zero(t, h.srv.CallCount("POST", "/sites/"+h.site+"/deploys/d1/restore"))
-	var last error
-	for _, e := range h.rec.Events() {
-		if e.Kind == redundancy.EventRecoveryFailed {
-			last = e.Err
-		}
-	}
-	require.ErrorIs(t, last, netlify.ErrNoRestoreCandidate)
+	assert.Equal(t, 1, h.srv.CallCount("POST /api/v1/sites/*/deploys/*/restore"))
+	assert.True(t, st.Escalated, "escalated at once")
+	esc := h.errs(redundancy.EventEscalated)
+	require.Len(t, esc, 1)
+	require.ErrorIs(t, esc[0], netlify.ErrNoRestoreCandidate)
+	require.ErrorIs(t, esc[0], redundancy.ErrExhausted)
+	assert.Equal(t, 1, h.rec.Count(redundancy.EventRecoveryStarted), "no budget burnt on a second attempt")
 	assert.Equal(t, redundancy.StatusUnhealthy, st.Status)
 }
 
+// The probe of the published deploy times out; the deploy restored
+// answers at once. The ticks run in a synctest bubble with every request
+// in process, so the 40ms timeout is the bubble's fake time, which no load
+// can stretch. (The fake server is started outside the bubble: its
+// listener is not the bubble's to wait for.)
 func TestOrchestratorProbeTimeoutAfterThreshold(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	restoreSite(h)
-	h.srv.SetDeployFunction("d3", "hello", netlifytest.Function{Latency: 10 * time.Second})
-	c := h.client()
-	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL, Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 40 * time.Millisecond}
-	chk := &netlify.SiteChecker{Deploys: &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, Probes: probes}
+	restoreSite(t, h)
+	h.srv.SetDeployFunction("d3", "hello", netlifytest.Function{Hang: true})
+	hc := &http.Client{Transport: h.srv.Transport()}
+	c := h.srv.Client(netlify.WithHTTPClient(hc), netlify.WithClock(newRecClock(t0)))
+	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL(), HTTPClient: hc, Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 40 * time.Millisecond}
+	chk := &netlify.SiteChecker{Deploys: &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, Probes: probes, KnownGood: h.known}
 	p := quick()
 	p.FailureThreshold = 2
-	h.add(t, chk, &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes}, p)
+	h.add(t, chk, &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes, KnownGood: h.known}, p)
 
-	st := h.tick(0)
-	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
-	assert.Contains(t, st.Report.Findings[0].Detail, "timed out after 40ms")
-	assert.Empty(t, st.History, "below the threshold: no recovery yet")
+	synctest.Test(t, func(t *testing.T) {
+		st := h.tick(0)
+		assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
+		require.NotEmpty(t, st.Report.Findings)
+		assert.Contains(t, st.Report.Findings[0].Detail, "timed out after 40ms")
+		assert.Empty(t, st.History, "below the threshold: no recovery yet")
 
-	st = h.tick(time.Minute)
-	assert.Equal(t, []string{"netlify.restore-deploy d2", "netlify.verify-endpoints hello"}, verbs(st.History))
-	st = h.tick(time.Minute)
-	assert.Equal(t, redundancy.StatusHealthy, st.Status)
+		st = h.tick(time.Minute)
+		assert.Equal(t, []string{"netlify.restore-deploy d2", "netlify.verify-endpoints hello"}, verbs(st.History))
+		st = h.tick(time.Minute)
+		assert.Equal(t, redundancy.StatusHealthy, st.Status)
+	})
 }
 
 func TestOrchestratorAPIFailuresNeverRecover(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
 		name string
-		fail []netlifytest.Response
+		fail redundancytest.Fault
 		is   error
 	}{
-		{"500s", []netlifytest.Response{netlifytest.ServerError(), netlifytest.ServerError(), netlifytest.ServerError()}, nil},
-		{"malformed JSON", []netlifytest.Response{netlifytest.Malformed()}, netlify.ErrMalformedResponse},
-		{"rate limit past the bound", []netlifytest.Response{netlifytest.RateLimited(t0.Add(24 * time.Hour))}, nil},
+		{"500s", times(netlifytest.ServerError(), 3), nil},
+		{"malformed JSON", netlifytest.Malformed(), netlify.ErrMalformedResponse},
+		{"rate limit past the bound", netlifytest.RateLimited(t0.Add(24 * time.Hour)), nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			h := newHarness(t)
 			h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-time.Hour)}, true)
 			h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0, State: netlify.DeployError}, false)
-			h.srv.FailNext("GET", "/sites/"+h.site, tc.fail...)
+			h.srv.FailNext("GET /api/v1/sites/"+h.site, tc.fail)
 			c := h.client()
 			h.add(t, &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, &netlify.Recoverer{Client: c, SiteID: h.site}, quick())
 
@@ -325,7 +407,7 @@ func TestOrchestratorRateLimitWaitsForReset(t *testing.T) {
 	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-time.Hour)}, true)
 	clk := newRecClock(t0)
 	c := h.srv.Client(netlify.WithClock(clk))
-	h.srv.FailNext("GET", "/sites/"+h.site+"/deploys", netlifytest.RateLimited(t0.Add(5*time.Second)))
+	h.srv.FailNext("GET /api/v1/sites/"+h.site+"/deploys", netlifytest.RateLimited(t0.Add(5*time.Second)))
 	h.add(t, &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, nil, quick())
 
 	st := h.tick(0)
@@ -334,7 +416,7 @@ func TestOrchestratorRateLimitWaitsForReset(t *testing.T) {
 
 	// A reset past the check's deadline (Policy.Timeout, 10s) is not
 	// waited for: the check ends unknown instead of overrunning.
-	h.srv.FailNext("GET", "/sites/"+h.site+"/deploys", netlifytest.RateLimited(t0.Add(30*time.Second)))
+	h.srv.FailNext("GET /api/v1/sites/"+h.site+"/deploys", netlifytest.RateLimited(t0.Add(30*time.Second)))
 	st = h.tick(time.Minute)
 	var rl *netlify.RateLimitError
 	require.ErrorAs(t, st.Report.Err, &rl)
@@ -344,7 +426,7 @@ func TestOrchestratorRateLimitWaitsForReset(t *testing.T) {
 func TestSiteCheckerMergesParts(t *testing.T) {
 	t.Parallel()
 	h := newHarness(t)
-	h.srv.FailNext("GET", "*", netlifytest.ServerError(), netlifytest.ServerError(), netlifytest.ServerError())
+	h.srv.FailNext("GET /api/v1/sites/"+h.site, times(netlifytest.ServerError(), 3))
 	fnDir, mp := project(t, t0)
 	chk := &netlify.SiteChecker{
 		Manifest: &netlify.ManifestChecker{FunctionsDir: fnDir, ManifestPath: mp},

@@ -20,6 +20,9 @@ const (
 	ProblemDeployFailed redundancy.Problem = "netlify.deploy-failed"
 	// ProblemDeployStuck: the newest deploy has been in progress too long.
 	ProblemDeployStuck redundancy.Problem = "netlify.deploy-stuck"
+	// ProblemDeployLocked: the published deploy is locked (auto publishing
+	// stopped) while newer ready deploys wait: a site left locked and stale.
+	ProblemDeployLocked redundancy.Problem = "netlify.deploy-locked"
 	// ProblemNoPublishedDeploy: the site has no published deploy, or the
 	// published one is not ready.
 	ProblemNoPublishedDeploy redundancy.Problem = "netlify.no-published-deploy"
@@ -44,8 +47,16 @@ const (
 	VerbRegenerateManifest = "netlify.regenerate-manifest"
 	// VerbRebuild starts a new build (build hook, else the builds API).
 	VerbRebuild = "netlify.rebuild"
+	// VerbCancelAndRebuild cancels a stuck build and starts a new one.
+	VerbCancelAndRebuild = "netlify.cancel-and-rebuild"
 	// VerbRestoreDeploy publishes an earlier ready deploy again.
 	VerbRestoreDeploy = "netlify.restore-deploy"
 	// VerbVerifyEndpoints probes the endpoints again after a restore.
 	VerbVerifyEndpoints = "netlify.verify-endpoints"
+	// VerbLockDeploy locks the restored deploy so that auto publishing does
+	// not replace it (Recoverer.LockRestored).
+	VerbLockDeploy = "netlify.lock-deploy"
+	// VerbUnlockDeploy lifts the lock the recoverer put on a restored
+	// deploy and publishes the newer deploy that passed the probes.
+	VerbUnlockDeploy = "netlify.unlock-deploy"
 )

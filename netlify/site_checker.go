@@ -21,10 +21,19 @@ const ProblemCheckFailed redundancy.Problem = "netlify.check-failed"
 // (ProblemAPIUnreachable for Deploys, ProblemCheckFailed for the others),
 // so what the other parts found still counts; only when every part fails is
 // the report's Err set.
+//
+// With KnownGood set, a check in which the published production deploy is
+// ready and every probe passed records that deploy as known good: the
+// deploys a Recoverer may restore. A record that cannot be saved is a
+// degraded ProblemCheckFailed finding (subject "known-good").
 type SiteChecker struct {
 	Manifest *ManifestChecker
 	Deploys  *DeployChecker
 	Probes   *ProbeChecker
+	// KnownGood receives the deploys that passed the probes while
+	// published; give the Recoverer the same value. Needs Deploys and
+	// Probes.
+	KnownGood *KnownGood
 }
 
 var _ redundancy.Checker = (*SiteChecker)(nil)
@@ -50,8 +59,13 @@ func (c *SiteChecker) Check(ctx context.Context) redundancy.Report {
 		return redundancy.NewReport("nothing to check")
 	}
 	reports := make([]redundancy.Report, len(parts))
+	var st *DeployStatus
 	var wg sync.WaitGroup
 	for i, p := range parts {
+		if p.check == redundancy.Checker(c.Deploys) {
+			wg.Go(func() { reports[i], st = c.Deploys.check(ctx) })
+			continue
+		}
 		wg.Go(func() { reports[i] = p.check.Check(ctx) })
 	}
 	wg.Wait()
@@ -74,5 +88,29 @@ func (c *SiteChecker) Check(ctx context.Context) redundancy.Report {
 	if len(errs) == len(parts) {
 		return redundancy.ErrorReport(errors.Join(errs...))
 	}
+	if f, bad := c.record(ctx, st, reports[len(reports)-1]); bad {
+		fs = append(fs, f)
+	}
 	return redundancy.NewReport(strings.Join(summaries, "; "), fs...)
+}
+
+// record remembers the published deploy as known good when the probes
+// (the last part's report) all passed while it was published.
+func (c *SiteChecker) record(ctx context.Context, st *DeployStatus, probes redundancy.Report) (redundancy.Finding, bool) {
+	if c.KnownGood == nil || c.Probes == nil || len(c.Probes.Endpoints) == 0 || st == nil || probes.Err != nil {
+		return redundancy.Finding{}, false
+	}
+	pub := st.Published
+	if pub == nil || pub.State != DeployReady || probes.Has(ProblemEndpointDown) {
+		return redundancy.Finding{}, false
+	}
+	clk := c.Deploys.Clock
+	if clk == nil {
+		clk = redundancy.RealClock{}
+	}
+	if err := c.KnownGood.Record(ctx, c.Deploys.SiteID, *pub, clk.Now()); err != nil {
+		return redundancy.Finding{Subject: "known-good", Problem: ProblemCheckFailed, Status: redundancy.StatusDegraded,
+			Detail: "deploy " + pub.ID + " passed its probes but could not be recorded: " + err.Error()}, true
+	}
+	return redundancy.Finding{}, false
 }

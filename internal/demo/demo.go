@@ -91,7 +91,7 @@ func Run(ctx context.Context, o Options) error {
 		p.say("  pm2:     FAKE PM2 (the in-memory pm2test fake; no real daemon): %s", pm.Why)
 	}
 	p.say("  github:  fake GitHub (ghtest) at %s, repository %s/%s (workflows ci.yml, nightly.yml)", gh.Srv.URL(), ghOwner, ghRepo)
-	p.say("  netlify: fake Netlify (netlifytest) at %s, site %s, function %s", nf.Srv.URL, siteID, fnHello)
+	p.say("  netlify: fake Netlify (netlifytest) at %s, site %s, function %s", nf.Srv.URL(), siteID, fnHello)
 
 	cfg, err := demoConfig(dir, pm, gh, nf, alerts.URL)
 	if err != nil {
@@ -382,7 +382,7 @@ alerts:
 // the way a user's file is loaded.
 func demoConfig(dir string, pm *pm2Env, gh *githubEnv, nf *netlifyEnv, alertURL string) (*config.Config, error) {
 	var b strings.Builder
-	data := map[string]string{"Dir": dir, "GitHubURL": gh.Srv.URL(), "SiteURL": nf.Srv.URL, "NetlifyAPI": nf.Srv.APIURL(),
+	data := map[string]string{"Dir": dir, "GitHubURL": gh.Srv.URL(), "SiteURL": nf.Srv.URL(), "NetlifyAPI": nf.Srv.APIURL(),
 		"FunctionsDir": nf.FunctionsDir, "Manifest": nf.Manifest}
 	if pm.Real {
 		data["PM2Home"], data["PM2Bin"] = pm.Home, pm.Bin

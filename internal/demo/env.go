@@ -341,7 +341,7 @@ func (n *netlifyEnv) Recovered(ctx context.Context) bool {
 	if len(ds) == 0 || ds[0].State != netlify.DeployReady {
 		return false
 	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.Srv.URL+"/.netlify/functions/"+fnHello, nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, n.Srv.URL()+"/.netlify/functions/"+fnHello, nil)
 	if err != nil {
 		return false
 	}

@@ -296,8 +296,9 @@ func netlifyTargets(ctx context.Context, cfg *config.Config, deps Deps) ([]redun
 		return nil, []Note{{"netlify", "not configured"}}, nil
 	}
 	var notes []Note
-	site := &netlify.SiteChecker{}
-	rec := &netlify.Recoverer{SiteID: c.SiteID, ManifestPath: c.Manifest, BuildHookURL: c.BuildHookURL, MaxRebuilds: c.MaxRebuilds}
+	known := &netlify.KnownGood{} // in memory: a restarted monitor restores only deploys seen passing since
+	site := &netlify.SiteChecker{KnownGood: known}
+	rec := &netlify.Recoverer{SiteID: c.SiteID, ManifestPath: c.Manifest, BuildHookURL: c.BuildHookURL, MaxRebuilds: c.MaxRebuilds, KnownGood: known}
 	if c.FunctionsDir != "" {
 		if st, err := os.Stat(c.FunctionsDir); err == nil && st.IsDir() {
 			site.Manifest = &netlify.ManifestChecker{FunctionsDir: c.FunctionsDir, ManifestPath: c.Manifest}

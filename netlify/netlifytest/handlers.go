@@ -1,9 +1,10 @@
 package netlifytest
 
 import (
-	"encoding/json"
+	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -11,69 +12,45 @@ import (
 	"github.com/uras-dev/uras/netlify"
 )
 
-func (s *Server) routes() http.Handler {
+func (s *Server) routes() *http.ServeMux {
 	mux := http.NewServeMux()
-	api := func(pattern string, h func(http.ResponseWriter, *http.Request)) {
+	api := func(pattern string, h http.HandlerFunc) {
 		method, path, _ := strings.Cut(pattern, " ")
-		mux.HandleFunc(method+" "+APIPrefix+path, s.apiCall(h))
+		mux.HandleFunc(method+" "+APIPrefix+path, s.api(h))
 	}
 	api("GET /sites/{site_id}", s.getSite)
 	api("GET /sites/{site_id}/deploys", s.listSiteDeploys)
-	api("GET /sites/{site_id}/deploys/{deploy_id}", s.getDeploy)
+	api("GET /sites/{site_id}/deploys/{deploy_id}", s.getSiteDeploy)
 	api("POST /sites/{site_id}/deploys/{deploy_id}/restore", s.restoreDeploy)
 	api("POST /sites/{site_id}/builds", s.createBuild)
-	mux.HandleFunc("POST /build_hooks/{hook_id}", s.buildHook)
-	mux.HandleFunc("/.netlify/functions/{name}", s.function)
-	mux.HandleFunc(APIPrefix+"/", s.apiCall(func(w http.ResponseWriter, _ *http.Request) {
+	api("GET /deploys/{deploy_id}", s.getDeploy)
+	api("POST /deploys/{deploy_id}/cancel", s.cancelDeploy)
+	api("POST /deploys/{deploy_id}/lock", s.lockDeploy)
+	api("POST /deploys/{deploy_id}/unlock", s.unlockDeploy)
+	mux.HandleFunc(APIPrefix+"/", s.api(func(w http.ResponseWriter, _ *http.Request) {
 		writeError(w, http.StatusNotFound, "Not Found")
 	}))
+	mux.HandleFunc("POST /build_hooks/{hook_id}", s.buildHook)
+	mux.HandleFunc("/.netlify/functions/{name}", s.function)
+	mux.HandleFunc("/deploy/{deploy_id}/.netlify/functions/{name}", s.function)
 	return mux
 }
 
-func (s *Server) record(r *http.Request, path string) Call {
-	body, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
-	c := Call{
-		Method: r.Method,
-		Path:   path,
-		Query:  r.URL.Query(),
-		Body:   string(body),
-		Authed: r.Header.Get("Authorization") == "Bearer "+s.token,
-	}
-	s.mu.Lock()
-	s.calls = append(s.calls, c)
-	s.mu.Unlock()
-	return c
-}
-
-// apiCall records the call, checks the token, sets the rate-limit headers
-// and plays any scripted failure before h.
-func (s *Server) apiCall(h func(http.ResponseWriter, *http.Request)) http.HandlerFunc {
+// api checks the token and sets the rate-limit headers before h.
+func (s *Server) api(h http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		path := strings.TrimPrefix(r.URL.Path, APIPrefix)
-		c := s.record(r, path)
 		s.mu.Lock()
 		if s.remaining > 0 {
 			s.remaining--
 		}
+		remaining := s.remaining
 		reset := s.clock.Now().Add(time.Minute).Unix()
-		w.Header().Set("X-RateLimit-Limit", "500")
-		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(s.remaining))
-		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
-		resp, scripted := s.popFail(r.Method, path)
+		s.advance()
 		s.mu.Unlock()
-		if scripted {
-			for k, vs := range resp.Header {
-				w.Header()[k] = vs
-			}
-			if resp.Status == 0 {
-				resp.Status = http.StatusInternalServerError
-			}
-			w.Header().Set("Content-Type", "application/json")
-			w.WriteHeader(resp.Status)
-			_, _ = io.WriteString(w, resp.Body)
-			return
-		}
-		if !c.Authed {
+		w.Header().Set("X-RateLimit-Limit", "500")
+		w.Header().Set("X-RateLimit-Remaining", strconv.Itoa(remaining))
+		w.Header().Set("X-RateLimit-Reset", strconv.FormatInt(reset, 10))
+		if r.Header.Get("Authorization") != "Bearer "+s.token {
 			writeError(w, http.StatusUnauthorized, "Access Denied: your token is missing or invalid")
 			return
 		}
@@ -81,170 +58,276 @@ func (s *Server) apiCall(h func(http.ResponseWriter, *http.Request)) http.Handle
 	}
 }
 
-func (s *Server) popFail(method, path string) (Response, bool) {
-	for _, k := range []string{method + " " + path, method + " *", "* " + path, "* *"} {
-		if q := s.fails[k]; len(q) > 0 {
-			s.fails[k] = q[1:]
-			return q[0], true
-		}
-	}
-	return Response{}, false
-}
-
 func writeJSON(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Content-Type", "application/json; charset=utf-8")
 	w.WriteHeader(status)
-	_ = json.NewEncoder(w).Encode(v)
+	_ = jsonEncode(w, v)
 }
 
 func writeError(w http.ResponseWriter, status int, msg string) {
 	writeJSON(w, status, map[string]any{"code": status, "message": msg})
 }
 
-// siteView returns the site as the API shows it (with published_deploy).
-func (s *Server) siteView(id string) (netlify.Site, bool) {
-	site, ok := s.sites[id]
-	if !ok {
-		return netlify.Site{}, false
+// findSite finds a site by id or name. s.mu must be held.
+func (s *Server) findSite(idOrName string) *site {
+	if st := s.sites[idOrName]; st != nil {
+		return st
 	}
-	out := *site
-	if pid := s.published[id]; pid != "" {
-		if d := s.findDeploy(id, pid); d != nil {
-			cp := *d
-			out.PublishedDeploy = &cp
+	for _, id := range s.siteOrder {
+		if st := s.sites[id]; st.name == idOrName || (st.customDomain != "" && st.customDomain == idOrName) {
+			return st
 		}
 	}
-	return out, true
+	return nil
 }
 
 func (s *Server) getSite(w http.ResponseWriter, r *http.Request) {
 	s.mu.Lock()
-	site, ok := s.siteView(r.PathValue("site_id"))
-	s.mu.Unlock()
-	if !ok {
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	writeJSON(w, http.StatusOK, site)
-}
-
-func (s *Server) listSiteDeploys(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("site_id")
-	s.mu.Lock()
-	_, ok := s.sites[id]
-	var out []netlify.Deploy
-	if ok {
-		out = s.filterDeploys(id, r.URL.Query())
+	st := s.findSite(r.PathValue("site_id"))
+	var out map[string]any
+	if st != nil {
+		out = s.renderSite(st)
 	}
 	s.mu.Unlock()
-	if !ok {
+	if st == nil {
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
 	writeJSON(w, http.StatusOK, out)
 }
 
-func (s *Server) getDeploy(w http.ResponseWriter, r *http.Request) {
-	s.mu.Lock()
-	d := s.findDeploy(r.PathValue("site_id"), r.PathValue("deploy_id"))
-	var cp netlify.Deploy
-	if d != nil {
-		cp = *d
+// listSiteDeploys pages as the API does: per_page at most 100 (and 100 by
+// default), Link headers naming the other pages.
+func (s *Server) listSiteDeploys(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	page, per := 1, maxPerPage
+	for _, p := range []struct {
+		name string
+		v    *int
+	}{{"page", &page}, {"per_page", &per}} {
+		if raw := q.Get(p.name); raw != "" {
+			n, err := strconv.Atoi(raw)
+			if err != nil {
+				writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid %s %q", p.name, raw))
+				return
+			}
+			if n > 0 {
+				*p.v = n
+			}
+		}
 	}
-	s.mu.Unlock()
-	if d == nil {
+	per = min(per, maxPerPage)
+	var prod *bool
+	if raw := q.Get("production"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid production %q", raw))
+			return
+		}
+		prod = &b
+	}
+	s.mu.Lock()
+	st := s.findSite(r.PathValue("site_id"))
+	if st == nil {
+		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	writeJSON(w, http.StatusOK, cp)
+	var match []*deploy
+	for _, d := range s.sorted(st.id) {
+		if v := q.Get("state"); v != "" && string(d.state) != v {
+			continue
+		}
+		if v := q.Get("branch"); v != "" && d.branch != v {
+			continue
+		}
+		if prod != nil && (d.context == "production") != *prod {
+			continue
+		}
+		match = append(match, d)
+	}
+	last := max((len(match)+per-1)/per, 1)
+	lo := min((page-1)*per, len(match))
+	hi := min(lo+per, len(match))
+	out := make([]any, 0, hi-lo)
+	for _, d := range match[lo:hi] {
+		out = append(out, s.renderDeploy(d))
+	}
+	s.mu.Unlock()
+	if last > 1 || page > 1 {
+		w.Header().Set("Link", linkHeader(r, page, last))
+	}
+	writeJSON(w, http.StatusOK, out)
+}
+
+// linkHeader names the first, previous, next and last pages.
+func linkHeader(r *http.Request, page, last int) string {
+	at := func(n int, rel string) string {
+		u := url.URL{Scheme: "http", Host: r.Host, Path: r.URL.Path}
+		q := r.URL.Query()
+		q.Set("page", strconv.Itoa(n))
+		u.RawQuery = q.Encode()
+		return fmt.Sprintf(`<%s>; rel="%s"`, u.String(), rel)
+	}
+	var links []string
+	if page > 1 {
+		links = append(links, at(1, "first"), at(min(page-1, last), "prev"))
+	}
+	if page < last {
+		links = append(links, at(page+1, "next"))
+	}
+	links = append(links, at(last, "last"))
+	return strings.Join(links, ", ")
+}
+
+// siteDeploy finds the deploy of the path's site. s.mu must be held.
+func (s *Server) siteDeploy(r *http.Request) *deploy {
+	st := s.findSite(r.PathValue("site_id"))
+	d := s.deploys[r.PathValue("deploy_id")]
+	if st == nil || d == nil || d.siteID != st.id {
+		return nil
+	}
+	return d
+}
+
+func (s *Server) answerDeploy(w http.ResponseWriter, status int, find func() *deploy, act func(d *deploy) (int, string)) {
+	s.mu.Lock()
+	d := find()
+	if d == nil {
+		s.mu.Unlock()
+		writeError(w, http.StatusNotFound, "Not Found")
+		return
+	}
+	if act != nil {
+		if code, msg := act(d); code != 0 {
+			s.mu.Unlock()
+			writeError(w, code, msg)
+			return
+		}
+	}
+	out := s.renderDeploy(d)
+	s.mu.Unlock()
+	writeJSON(w, status, out)
+}
+
+func (s *Server) getSiteDeploy(w http.ResponseWriter, r *http.Request) {
+	s.answerDeploy(w, http.StatusOK, func() *deploy { return s.siteDeploy(r) }, nil)
+}
+
+func (s *Server) getDeploy(w http.ResponseWriter, r *http.Request) {
+	s.answerDeploy(w, http.StatusOK, func() *deploy { return s.deploys[r.PathValue("deploy_id")] }, nil)
 }
 
 func (s *Server) restoreDeploy(w http.ResponseWriter, r *http.Request) {
-	site := r.PathValue("site_id")
-	s.mu.Lock()
-	d := s.findDeploy(site, r.PathValue("deploy_id"))
-	if d == nil {
-		s.mu.Unlock()
-		writeError(w, http.StatusNotFound, "Not Found")
-		return
-	}
-	if d.State != netlify.DeployReady {
-		s.mu.Unlock()
-		writeError(w, http.StatusUnprocessableEntity, "Deploy is not ready and cannot be published")
-		return
-	}
-	s.publish(site, d)
-	cp := *d
-	s.mu.Unlock()
-	writeJSON(w, http.StatusCreated, cp)
+	s.answerDeploy(w, http.StatusCreated, func() *deploy { return s.siteDeploy(r) }, func(d *deploy) (int, string) {
+		if d.state != netlify.DeployReady {
+			return http.StatusUnprocessableEntity, "Deploy is not ready and cannot be published"
+		}
+		s.publish(d)
+		return 0, ""
+	})
 }
 
-// startBuild creates a build and its deploy from the next queued result.
-// s.mu must be held.
-func (s *Server) startBuild(siteID string) netlify.Build {
-	res := BuildResult{State: netlify.DeployReady}
-	if len(s.results) > 0 {
-		res = s.results[0]
-		s.results = s.results[1:]
-		if res.State == "" {
-			res.State = netlify.DeployReady
+func (s *Server) cancelDeploy(w http.ResponseWriter, r *http.Request) {
+	s.answerDeploy(w, http.StatusCreated, func() *deploy { return s.deploys[r.PathValue("deploy_id")] }, func(d *deploy) (int, string) {
+		if !d.state.InProgress() {
+			return http.StatusUnprocessableEntity, "Deploy is not in progress and cannot be canceled"
 		}
-	}
-	bid := s.nextID()
-	did := s.addDeploy(siteID, netlify.Deploy{State: res.State, ErrorMessage: res.ErrorMessage, BuildID: bid}, res.State == netlify.DeployReady)
-	b := netlify.Build{ID: bid, DeployID: did, Done: !res.State.InProgress(), CreatedAt: s.clock.Now().UTC()}
-	if res.State.Failed() {
-		b.Error = res.ErrorMessage
-	}
-	s.builds = append(s.builds, b)
-	return b
+		s.cancel(d)
+		return 0, ""
+	})
+}
+
+func (s *Server) lockDeploy(w http.ResponseWriter, r *http.Request) {
+	s.answerDeploy(w, http.StatusOK, func() *deploy { return s.deploys[r.PathValue("deploy_id")] }, func(d *deploy) (int, string) {
+		if s.sites[d.siteID].published != d.id {
+			return http.StatusUnprocessableEntity, "Only the published deploy can be locked"
+		}
+		t := true
+		d.locked, d.updatedAt = &t, s.clock.Now()
+		return 0, ""
+	})
+}
+
+func (s *Server) unlockDeploy(w http.ResponseWriter, r *http.Request) {
+	s.answerDeploy(w, http.StatusOK, func() *deploy { return s.deploys[r.PathValue("deploy_id")] }, func(d *deploy) (int, string) {
+		f := false
+		d.locked, d.updatedAt = &f, s.clock.Now()
+		return 0, ""
+	})
 }
 
 func (s *Server) createBuild(w http.ResponseWriter, r *http.Request) {
-	id := r.PathValue("site_id")
+	q := r.URL.Query()
+	clear := false
+	if raw := q.Get("clear_cache"); raw != "" {
+		b, err := strconv.ParseBool(raw)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("invalid clear_cache %q", raw))
+			return
+		}
+		clear = b
+	}
 	s.mu.Lock()
-	if _, ok := s.sites[id]; !ok {
+	st := s.findSite(r.PathValue("site_id"))
+	if st == nil {
 		s.mu.Unlock()
 		writeError(w, http.StatusNotFound, "Not Found")
 		return
 	}
-	b := s.startBuild(id)
+	b := s.startBuild(st.id, Build{Title: q.Get("title"), Branch: q.Get("branch"), ClearCache: clear})
+	out := s.renderBuild(b)
 	s.mu.Unlock()
-	writeJSON(w, http.StatusOK, b)
+	writeJSON(w, http.StatusOK, out)
 }
 
+// buildHook starts a build as Netlify's build hooks do: no token needed,
+// trigger_title, trigger_branch and clear_cache from the query, an empty
+// 200 answer.
 func (s *Server) buildHook(w http.ResponseWriter, r *http.Request) {
-	s.record(r, r.URL.Path)
+	q := r.URL.Query()
 	s.mu.Lock()
 	site, ok := s.hooks[r.PathValue("hook_id")]
 	if ok {
-		s.startBuild(site)
+		s.advance()
+		s.startBuild(site, Build{Title: q.Get("trigger_title"), Branch: q.Get("trigger_branch"), ClearCache: q.Get("clear_cache") == "true", ViaHook: true})
 	}
 	s.mu.Unlock()
 	if !ok {
-		writeError(w, http.StatusNotFound, "Not Found")
+		http.Error(w, "Not Found", http.StatusNotFound)
 		return
 	}
 	w.WriteHeader(http.StatusOK)
 }
 
+// function serves a function endpoint: at the site's URL, the published
+// deploy's; at /deploy/{id}/ (the fake's form of a deploy's own URL), that
+// deploy's.
 func (s *Server) function(w http.ResponseWriter, r *http.Request) {
-	s.record(r, r.URL.Path)
 	name := r.PathValue("name")
 	s.mu.Lock()
-	var f Function
-	ok := false
-	if len(s.siteOrder) > 0 {
-		if pid := s.published[s.siteOrder[0]]; pid != "" {
-			f, ok = s.funcs[pid][name]
+	s.advance()
+	did := r.PathValue("deploy_id")
+	exists := true
+	if did == "" {
+		if len(s.siteOrder) > 0 {
+			did = s.sites[s.siteOrder[0]].published
 		}
+	} else {
+		d := s.deploys[did]
+		exists = d != nil && d.state == netlify.DeployReady
 	}
-	if !ok {
+	f, ok := s.funcs[did][name]
+	if !ok && did != "" {
 		f, ok = s.funcs[""][name]
 	}
 	s.mu.Unlock()
-	if !ok {
+	if !ok || !exists {
 		http.Error(w, "Function not found", http.StatusNotFound)
+		return
+	}
+	if f.Hang {
+		s.hang(r)
 		return
 	}
 	if f.Latency > 0 {

@@ -1,8 +1,28 @@
-// Package netlifytest is a fake Netlify for tests: an httptest server that
-// speaks the parts of the Netlify API the netlify package uses (real paths,
-// status codes, JSON fields and rate-limit headers), posts to build hooks,
-// and serves the site's function endpoints, all from scriptable state. It
-// records every call.
+// Package netlifytest is a fake Netlify for tests: an HTTP server on
+// loopback that speaks the parts of the Netlify API package netlify uses,
+// posts to build hooks, and serves the site's function endpoints, all from
+// scriptable state. It records every call.
+//
+// It is at least as strict as the real service where a client can go
+// wrong: every API call needs the bearer token (401 without it); deploy
+// lists are paged (per_page at most 100, Link headers with rel="next" and
+// rel="last"); a build starts "enqueued", goes "building" and ends ready
+// (published unless auto publishing is locked) or in error as the server's
+// clock moves (WithClock, WithBuildTimes) or when CompleteBuilds says so; a
+// cancelled build ends in state "error" with the message "Canceled build";
+// restoring publishes a ready deploy only (422 otherwise) and lifts a lock;
+// only the published deploy can be locked. Answers are written as raw JSON
+// shaped like the real ones, nulls and fields package netlify ignores
+// included, and netlifytest's own tests check every one of them against
+// Netlify's published API description (testdata/netlify-openapi.yml).
+//
+// Faults are injected with FailNext (redundancytest.Faults): the pattern
+// is "METHOD /path" with the path as the server sees it, API prefix
+// included ("POST /api/v1/sites/*/builds", "POST /build_hooks/*",
+// "GET /.netlify/functions/hello"). A Fault with After takes effect first
+// and answers the fault afterwards, as a gateway's 502 after the build
+// started; a 502, 503 or 504 without a Body answers the HTML page a
+// gateway sends.
 //
 //	srv := netlifytest.NewServer()
 //	defer srv.Close()
@@ -12,17 +32,20 @@
 package netlifytest
 
 import (
+	"bytes"
+	"context"
 	"fmt"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"sort"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 // DefaultToken is the access token a Server accepts unless WithToken says
@@ -32,30 +55,38 @@ const DefaultToken = "netlifytest-token"
 // APIPrefix is the path of the API root on the server.
 const APIPrefix = "/api/v1"
 
-// Response is a scripted answer (see Server.FailNext).
-type Response struct {
-	Status int
-	Body   string
-	Header http.Header
-}
+// Default build timings (see WithBuildTimes).
+const (
+	DefaultQueueTime = time.Second
+	DefaultBuildTime = 2 * time.Second
+)
 
-// RateLimited returns a 429 answer whose X-RateLimit-Reset is reset.
-func RateLimited(reset time.Time) Response {
+// maxPerPage is the API's page size cap (and default).
+const maxPerPage = 100
+
+// RateLimited returns a 429 fault whose X-RateLimit-Reset is reset.
+func RateLimited(reset time.Time) redundancytest.Fault {
 	h := http.Header{}
 	h.Set("X-RateLimit-Limit", "500")
 	h.Set("X-RateLimit-Remaining", "0")
 	h.Set("X-RateLimit-Reset", strconv.FormatInt(reset.Unix(), 10))
-	return Response{Status: http.StatusTooManyRequests, Body: `{"code":429,"message":"Rate limit exceeded"}`, Header: h}
+	return redundancytest.Fault{Status: http.StatusTooManyRequests, Header: h}
 }
 
-// ServerError returns a 500 answer in the API's error format.
-func ServerError() Response {
-	return Response{Status: http.StatusInternalServerError, Body: `{"code":500,"message":"Internal Server Error"}`}
+// ServerError returns a 500 fault in the API's error format.
+func ServerError() redundancytest.Fault {
+	return redundancytest.Fault{Status: http.StatusInternalServerError}
 }
 
-// Malformed returns a 200 answer whose body is not JSON.
-func Malformed() Response {
-	return Response{Status: http.StatusOK, Body: `{"id": "truncated`}
+// BadGatewayAfter returns a fault that lets the call take effect, then
+// answers the 502 page of a gateway, hitting times calls (negative: all).
+func BadGatewayAfter(times int) redundancytest.Fault {
+	return redundancytest.Fault{Status: http.StatusBadGateway, After: true, Times: times}
+}
+
+// Malformed returns a 200 fault whose body is not JSON.
+func Malformed() redundancytest.Fault {
+	return redundancytest.Fault{Status: http.StatusOK, Body: `{"id": "truncated`}
 }
 
 // Function scripts a function endpoint's answer.
@@ -63,18 +94,19 @@ type Function struct {
 	Status  int           // default 200
 	Body    string        // default "ok"
 	Latency time.Duration // how long the answer takes (ends early if the client goes away)
+	Hang    bool          // answer nothing until the client gives up
 }
 
 // Call is one request the server received.
 type Call struct {
 	Method string
-	// Path is the request path; API calls are shown without APIPrefix
-	// ("/sites/s1/deploys"), build hooks as "/build_hooks/{id}", function
-	// endpoints as "/.netlify/functions/{name}".
+	// Path is the request path as the server saw it: "/api/v1/sites/s1",
+	// "/build_hooks/{id}", "/.netlify/functions/{name}".
 	Path   string
 	Query  url.Values
 	Body   string
 	Authed bool // the right bearer token was sent
+	Fault  bool // an injected fault answered it
 }
 
 // Option configures a Server.
@@ -84,33 +116,56 @@ type Option func(*Server)
 func WithToken(t string) Option { return func(s *Server) { s.token = t } }
 
 // WithClock sets the clock that stamps deploys, builds and rate-limit
-// headers. Default redundancy.RealClock.
+// headers and moves builds along. Default redundancy.RealClock.
 func WithClock(c redundancy.Clock) Option { return func(s *Server) { s.clock = c } }
 
-// BuildResult says what the deploy of a new build becomes.
+// WithBuildTimes sets how long a new build stays enqueued and then
+// building before it ends. Defaults DefaultQueueTime and DefaultBuildTime.
+func WithBuildTimes(queued, building time.Duration) Option {
+	return func(s *Server) { s.queueTime, s.buildTime = queued, building }
+}
+
+// BuildResult says how a new build ends.
 type BuildResult struct {
 	State        netlify.DeployState // default ready
 	ErrorMessage string
+	// Stall keeps the build "building" until it is cancelled (or
+	// SetDeployState changes it): a stuck build.
+	Stall bool
+}
+
+// Build is a build the server started, through the API or a build hook.
+type Build struct {
+	ID, DeployID, SiteID string
+	Title, Branch        string
+	ClearCache           bool
+	ViaHook              bool
+	CreatedAt            time.Time
 }
 
 // Server is a fake Netlify. Its methods are safe for concurrent use.
 type Server struct {
-	*httptest.Server
+	redundancytest.Faults
 
-	token string
-	clock redundancy.Clock
+	hs        *httptest.Server
+	mux       *http.ServeMux
+	token     string
+	clock     redundancy.Clock
+	queueTime time.Duration
+	buildTime time.Duration
+	closing   chan struct{}
+	closeOnce sync.Once
 
 	mu        sync.Mutex
 	seq       int
-	sites     map[string]*netlify.Site
+	sites     map[string]*site
 	siteOrder []string
-	deploys   map[string][]*netlify.Deploy // by site, in creation order
-	published map[string]string            // site -> deploy id
-	builds    []netlify.Build
+	deploys   map[string]*deploy   // by id
+	bySite    map[string][]*deploy // by site, in creation order
+	builds    []*build
 	hooks     map[string]string // hook id -> site id
-	results   []BuildResult     // queued results of the next builds
-	fails     map[string][]Response
-	funcs     map[string]map[string]Function // deploy id ("" = any) -> name -> answer
+	results   []BuildResult     // how the next builds end
+	funcs     map[string]map[string]Function
 	calls     []Call
 	remaining int
 }
@@ -120,210 +175,124 @@ func NewServer(opts ...Option) *Server {
 	s := &Server{
 		token:     DefaultToken,
 		clock:     redundancy.RealClock{},
-		sites:     map[string]*netlify.Site{},
-		deploys:   map[string][]*netlify.Deploy{},
-		published: map[string]string{},
+		queueTime: DefaultQueueTime,
+		buildTime: DefaultBuildTime,
+		closing:   make(chan struct{}),
+		sites:     map[string]*site{},
+		deploys:   map[string]*deploy{},
+		bySite:    map[string][]*deploy{},
 		hooks:     map[string]string{},
-		fails:     map[string][]Response{},
 		funcs:     map[string]map[string]Function{},
 		remaining: 500,
 	}
 	for _, o := range opts {
 		o(s)
 	}
-	s.Server = httptest.NewServer(s.routes())
+	if s.clock == nil {
+		s.clock = redundancy.RealClock{}
+	}
+	s.mux = s.routes()
+	s.hs = httptest.NewServer(http.HandlerFunc(s.serve))
 	return s
 }
 
-// APIURL returns the API root ("http://127.0.0.1:port/api/v1").
-func (s *Server) APIURL() string { return s.URL + APIPrefix }
+// URL returns the server's root ("http://127.0.0.1:port"): the site's URL
+// (function endpoints), the host of build hooks; the API is under
+// URL()+APIPrefix.
+func (s *Server) URL() string { return s.hs.URL }
 
-// Client returns a netlify client pointed at the server, with its token,
-// fast retries (1ms base) and the given options after those.
+// APIURL returns URL()+APIPrefix, the root netlify.WithBaseURL takes.
+func (s *Server) APIURL() string { return s.hs.URL + APIPrefix }
+
+// Close shuts the server down; calls hanging on a fault end.
+func (s *Server) Close() {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.hs.Close()
+}
+
+// HTTPClient returns an HTTP client for the server (no redirects followed
+// elsewhere, as httptest's).
+func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
+
+// Client returns the real netlify client pointed at the server, with its
+// token, fast retries (1ms base) and the given options after those.
 func (s *Server) Client(opts ...netlify.ClientOption) *netlify.APIClient {
 	base := []netlify.ClientOption{
 		netlify.WithBaseURL(s.APIURL()),
 		netlify.WithToken(s.token),
-		netlify.WithHTTPClient(s.Server.Client()),
+		netlify.WithHTTPClient(s.hs.Client()),
 		netlify.WithRetry(3, time.Millisecond),
 		netlify.WithTimeout(10 * time.Second),
 	}
 	return netlify.NewAPIClient(append(base, opts...)...)
 }
 
-func (s *Server) nextID() string {
-	s.seq++
-	return fmt.Sprintf("%024x", s.seq)
-}
+// Transport returns an http.RoundTripper that hands requests to the server
+// in process, with no network: a test in a testing/synctest bubble can
+// then let time pass while a request hangs. Requests may name any host;
+// only the path and query count.
+func (s *Server) Transport() http.RoundTripper { return inProcess{s} }
 
-// AddSite adds a site. An empty ID gets one; empty URLs point at the
-// server (whose function endpoints serve the first site added). It returns
-// the ID.
-func (s *Server) AddSite(site netlify.Site) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if site.ID == "" {
-		site.ID = s.nextID()
-	}
-	if site.URL == "" {
-		site.URL = s.URL
-	}
-	if site.SSLURL == "" {
-		site.SSLURL = s.URL
-	}
-	if site.CreatedAt.IsZero() {
-		site.CreatedAt = s.clock.Now().UTC()
-	}
-	site.UpdatedAt = site.CreatedAt
-	site.PublishedDeploy = nil
-	cp := site
-	s.sites[site.ID] = &cp
-	s.siteOrder = append(s.siteOrder, site.ID)
-	return site.ID
-}
+type inProcess struct{ s *Server }
 
-// AddDeploy adds a deploy to a site; publish makes it the published one
-// (its published_at is set). Empty fields get defaults: ID, state ready,
-// context production, branch main, created_at now (a nanosecond after the
-// previous deploy at the least, so order is creation order). It returns the
-// ID. It panics on an unknown site: that is a broken test.
-func (s *Server) AddDeploy(siteID string, d netlify.Deploy, publish bool) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.addDeploy(siteID, d, publish)
-}
+// inProcessKey marks the context of an in-process request.
+type inProcessKey struct{}
 
-func (s *Server) addDeploy(siteID string, d netlify.Deploy, publish bool) string {
-	site, ok := s.sites[siteID]
-	if !ok {
-		panic("netlifytest: AddDeploy to unknown site " + siteID)
-	}
-	if d.ID == "" {
-		d.ID = s.nextID()
-	}
-	d.SiteID = siteID
-	if d.State == "" {
-		d.State = netlify.DeployReady
-	}
-	if d.Context == "" {
-		d.Context = "production"
-	}
-	if d.Branch == "" {
-		d.Branch = "main"
-	}
-	if d.CreatedAt.IsZero() {
-		d.CreatedAt = s.clock.Now().UTC()
-		if ds := s.deploys[siteID]; len(ds) > 0 && !d.CreatedAt.After(ds[len(ds)-1].CreatedAt) {
-			d.CreatedAt = ds[len(ds)-1].CreatedAt.Add(time.Nanosecond)
+func (t inProcess) RoundTrip(req *http.Request) (*http.Response, error) {
+	var body []byte
+	if req.Body != nil {
+		b, err := io.ReadAll(req.Body)
+		_ = req.Body.Close()
+		if err != nil {
+			return nil, err
 		}
+		body = b
 	}
-	if d.UpdatedAt.IsZero() {
-		d.UpdatedAt = d.CreatedAt
+	r := req.Clone(context.WithValue(req.Context(), inProcessKey{}, true))
+	r.Body = io.NopCloser(bytes.NewReader(body))
+	r.RequestURI = req.URL.RequestURI()
+	if r.Host == "" {
+		r.Host = req.URL.Host
 	}
-	if d.URL == "" {
-		d.URL = site.URL
-		d.SSLURL = site.SSLURL
+	w := &memWriter{header: http.Header{}}
+	t.s.serve(w, r)
+	if w.dropped {
+		return nil, fmt.Errorf("netlifytest: connection closed by the server")
 	}
-	if d.DeployURL == "" {
-		d.DeployURL = site.URL
-		d.DeploySSLURL = site.SSLURL
+	if err := req.Context().Err(); err != nil && !w.wrote {
+		return nil, err
 	}
-	cp := d
-	s.deploys[siteID] = append(s.deploys[siteID], &cp)
-	if publish {
-		s.publish(siteID, &cp)
+	if w.status == 0 {
+		w.status = http.StatusOK
 	}
-	return d.ID
+	return &http.Response{
+		Status: fmt.Sprintf("%d %s", w.status, http.StatusText(w.status)), StatusCode: w.status,
+		Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1,
+		Header: w.header, Body: io.NopCloser(bytes.NewReader(w.body.Bytes())),
+		ContentLength: int64(w.body.Len()), Request: req,
+	}, nil
 }
 
-func (s *Server) publish(siteID string, d *netlify.Deploy) {
-	now := s.clock.Now().UTC()
-	d.PublishedAt = &now
-	s.published[siteID] = d.ID
+// memWriter is the ResponseWriter of in-process requests.
+type memWriter struct {
+	header  http.Header
+	status  int
+	body    bytes.Buffer
+	wrote   bool
+	dropped bool
 }
 
-// SetDeployState changes a deploy's state and error message.
-func (s *Server) SetDeployState(siteID, deployID string, state netlify.DeployState, errorMessage string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if d := s.findDeploy(siteID, deployID); d != nil {
-		d.State = state
-		d.ErrorMessage = errorMessage
-		d.UpdatedAt = s.clock.Now().UTC()
+func (w *memWriter) Header() http.Header { return w.header }
+
+func (w *memWriter) WriteHeader(code int) {
+	if !w.wrote {
+		w.status, w.wrote = code, true
 	}
 }
 
-// Deploys returns a site's deploys, newest first.
-func (s *Server) Deploys(siteID string) []netlify.Deploy {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.listDeploys(siteID)
-}
-
-func (s *Server) listDeploys(siteID string) []netlify.Deploy {
-	ds := s.deploys[siteID]
-	out := make([]netlify.Deploy, 0, len(ds))
-	for i := len(ds) - 1; i >= 0; i-- {
-		out = append(out, *ds[i])
-	}
-	netlify.SortNewestFirst(out)
-	return out
-}
-
-// Published returns the id of a site's published deploy ("" when none).
-func (s *Server) Published(siteID string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.published[siteID]
-}
-
-// Builds returns the builds started so far (by the API or build hooks).
-func (s *Server) Builds() []netlify.Build {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]netlify.Build(nil), s.builds...)
-}
-
-// BuildHookURL creates a build hook for the site and returns its URL.
-func (s *Server) BuildHookURL(siteID string) string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	id := s.nextID()
-	s.hooks[id] = siteID
-	return s.URL + "/build_hooks/" + id
-}
-
-// QueueBuildResults says what the next builds' deploys become, in order;
-// once the queue is empty, builds succeed (ready, published).
-func (s *Server) QueueBuildResults(rs ...BuildResult) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	s.results = append(s.results, rs...)
-}
-
-// FailNext makes the next calls to method and API path (without
-// APIPrefix, for example "/sites/s1"; "*" matches any) answer with rs, one
-// each, before the server answers normally again.
-func (s *Server) FailNext(method, path string, rs ...Response) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	k := method + " " + path
-	s.fails[k] = append(s.fails[k], rs...)
-}
-
-// SetFunction scripts the answer of /.netlify/functions/<name> whatever
-// deploy is published.
-func (s *Server) SetFunction(name string, f Function) { s.SetDeployFunction("", name, f) }
-
-// SetDeployFunction scripts the answer of /.netlify/functions/<name> while
-// deployID is published; it takes precedence over SetFunction.
-func (s *Server) SetDeployFunction(deployID, name string, f Function) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if s.funcs[deployID] == nil {
-		s.funcs[deployID] = map[string]Function{}
-	}
-	s.funcs[deployID][name] = f
+func (w *memWriter) Write(b []byte) (int, error) {
+	w.WriteHeader(http.StatusOK)
+	return w.body.Write(b)
 }
 
 // Calls returns the requests received so far.
@@ -333,60 +302,16 @@ func (s *Server) Calls() []Call {
 	return append([]Call(nil), s.calls...)
 }
 
-// CallCount counts the calls of method to path (as Call.Path shows it).
-func (s *Server) CallCount(method, path string) int {
+// CallCount counts the calls matching pattern, as FailNext matches them
+// ("POST /api/v1/sites/*/builds").
+func (s *Server) CallCount(pattern string) int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	n := 0
 	for _, c := range s.calls {
-		if c.Method == method && c.Path == path {
+		if redundancytest.MatchCall(pattern, c.Method+" "+c.Path) {
 			n++
 		}
 	}
 	return n
-}
-
-func (s *Server) findDeploy(siteID, id string) *netlify.Deploy {
-	for _, d := range s.deploys[siteID] {
-		if d.ID == id {
-			return d
-		}
-	}
-	return nil
-}
-
-// sortedDeploys is listDeploys filtered by the API's query parameters.
-func (s *Server) filterDeploys(siteID string, q url.Values) []netlify.Deploy {
-	all := s.listDeploys(siteID)
-	out := all[:0]
-	for _, d := range all {
-		if st := q.Get("state"); st != "" && string(d.State) != st {
-			continue
-		}
-		if b := q.Get("branch"); b != "" && d.Branch != b {
-			continue
-		}
-		if p := q.Get("production"); p != "" {
-			want, _ := strconv.ParseBool(p)
-			if (d.Context == "production") != want {
-				continue
-			}
-		}
-		out = append(out, d)
-	}
-	sort.SliceStable(out, func(i, j int) bool { return out[i].CreatedAt.After(out[j].CreatedAt) })
-	page, _ := strconv.Atoi(q.Get("page"))
-	per, _ := strconv.Atoi(q.Get("per_page"))
-	if page < 1 {
-		page = 1
-	}
-	if per < 1 {
-		per = 100
-	}
-	lo := (page - 1) * per
-	if lo >= len(out) {
-		return []netlify.Deploy{}
-	}
-	hi := min(lo+per, len(out))
-	return out[lo:hi]
 }
