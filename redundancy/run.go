@@ -66,7 +66,8 @@ func (o *Orchestrator) refreshChildren(ctx context.Context, ts []*target) {
 // Run checks and recovers targets on their schedules until ctx ends, and
 // runs the orchestrators nested in o (Nest) beside them. Each target is
 // handled on its own (a slow recovery of one does not hold up the checks of
-// the others), at most WithConcurrency at once.
+// the others), at most WithConcurrency at once. The event source of each
+// target (Target.Source) is watched meanwhile and wakes it.
 //
 // When ctx ends Run stops starting work: no new check, no new recovery
 // attempt, and no further action of a plan already running (its recovery
@@ -99,11 +100,13 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 			return nil
 		})
 	}
+	waitSources := o.watchSources(ctx)
 	var work errgroup.Group
 	work.SetLimit(o.concurrency)
 	o.schedule(ctx, &work)
 	_ = work.Wait()
 	_ = kids.Wait()
+	waitSources()
 	o.saveState(true)
 	return nil
 }

@@ -17,6 +17,10 @@ type Target struct {
 	Recoverer Recoverer
 	// Policy tunes checking and recovery; zero fields take the defaults.
 	Policy Policy
+	// Source, when set, wakes the target between its scheduled checks: Run
+	// watches it for as long as it runs (Tick and the one-shot methods do
+	// not).
+	Source EventSource
 
 	nested *Orchestrator // set by Nest: the child orchestrator this target stands for
 }
