@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/uras-dev/uras/internal/cli"
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/pm2/pm2test"
 )
@@ -244,7 +243,7 @@ func TestStartStatusStop(t *testing.T) {
 	require.Equal(t, 0, r.code, "%s%s", r.stdout, r.stderr)
 	assert.Contains(t, r.stdout, "stopped (pid "+strconv.Itoa(pid)+")")
 	assert.NoFileExists(t, pidPath)
-	assert.False(t, cli.Alive(pid), "the monitor is gone")
+	assert.False(t, alive(pid), "the monitor is gone")
 
 	r = run(t, dir, nil, "launcher", "-config", cfg, "status")
 	assert.Equal(t, 3, r.code)
@@ -366,4 +365,19 @@ func TestDemo(t *testing.T) {
 		}
 		assert.NoDirExists(t, filepath.Dir(m[1]), "the demo removes its temporary directory")
 	})
+}
+
+// alive reports whether pid is a live process (a zombie is not).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z' && b[i+2] != 'X'
+	}
+	return true
 }

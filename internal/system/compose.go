@@ -11,6 +11,7 @@ import (
 
 	"github.com/uras-dev/uras/internal/config"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
 // Layout says how the orchestrators are composed.
@@ -98,6 +99,8 @@ type BuildOptions struct {
 	// NoState disables the state files even in ultimate mode (one-shot verbs
 	// use it so they do not race the running monitor's state).
 	NoState bool
+	// Redactor redacts the escalation reports (nil: the patterns only).
+	Redactor *redundancy.Redactor
 }
 
 // Build composes the orchestrators of layout over the configured targets.
@@ -140,7 +143,7 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 			s.Notes = append(s.Notes, Note{"alerts", "no webhooks configured: events are logged only"})
 		}
 		s.EscalationDir = filepath.Join(cfg.State.Dir, "escalations")
-		common = append(common, redundancy.WithNotifier(&escalationReporter{dir: s.EscalationDir, logger: logger, sys: s}))
+		common = append(common, redundancy.WithNotifier(&escalationReporter{dir: s.EscalationDir, logger: logger, sys: s, red: bo.Redactor}))
 	}
 	stateOpt := func(name string) []redundancy.Option {
 		if layout != Ultimate || bo.NoState {
@@ -149,7 +152,7 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 		return []redundancy.Option{redundancy.WithStateFile(filepath.Join(cfg.State.Dir, "state-"+name+".json"))}
 	}
 	if layout == Ultimate && !bo.NoState {
-		if err := os.MkdirAll(cfg.State.Dir, 0o755); err != nil {
+		if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
 			s.closeWebhooks(ctx)
 			return nil, fmt.Errorf("state.dir: %w", err)
 		}
@@ -262,7 +265,7 @@ func (s *System) Subscribe(fn func(Part, redundancy.Event)) func() {
 
 // CheckNow checks every target once without recovering and returns the
 // status.
-func (s *System) CheckNow(ctx context.Context) Status {
+func (s *System) CheckNow(ctx context.Context) launch.Status {
 	s.Root.CheckNow(ctx)
 	return s.Status()
 }

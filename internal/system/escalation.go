@@ -30,6 +30,7 @@ type escalationReporter struct {
 	dir    string
 	logger *slog.Logger
 	sys    *System
+	red    *redundancy.Redactor
 }
 
 // Notify writes a report for each escalation.
@@ -49,18 +50,34 @@ func (r *escalationReporter) Notify(ctx context.Context, e redundancy.Event) err
 			break
 		}
 	}
+	rep.redact(r.red)
 	b, err := json.MarshalIndent(rep, "", "  ")
 	if err != nil {
 		return err
 	}
-	if err := os.MkdirAll(r.dir, 0o755); err != nil {
+	if err := os.MkdirAll(r.dir, 0o750); err != nil {
 		return err
 	}
 	path := filepath.Join(r.dir, fmt.Sprintf("%s-%s.json", e.Time.UTC().Format("20060102T150405Z"), e.Target))
-	if err := fsutil.WriteFileAtomic(path, b, 0o644); err != nil {
+	if err := fsutil.WriteFileAtomic(path, b, 0o600); err != nil {
 		r.logger.Error("escalation report not written", "target", e.Target, "err", err)
 		return err
 	}
 	r.logger.Error("target escalated: report written", "target", e.Target, "report", path)
 	return nil
+}
+
+// redact removes secrets from the report's text (an API error that echoes
+// a token must not land in a file).
+func (rep *EscalationReport) redact(red *redundancy.Redactor) {
+	rep.Summary, rep.Error = red.String(rep.Summary), red.String(rep.Error)
+	rep.Findings = append([]redundancy.Finding(nil), rep.Findings...)
+	for i := range rep.Findings {
+		rep.Findings[i].Subject, rep.Findings[i].Detail = red.String(rep.Findings[i].Subject), red.String(rep.Findings[i].Detail)
+	}
+	rep.History = append([]redundancy.ActionResult(nil), rep.History...)
+	for i := range rep.History {
+		h := &rep.History[i]
+		h.Subject, h.Reason, h.Error = red.String(h.Subject), red.String(h.Reason), red.String(h.Error)
+	}
 }
