@@ -50,6 +50,14 @@ func (r *redactWriter) Write(p []byte) (int, error) {
 	return len(p), nil
 }
 
+// writeRedacted writes b, already redacted, as it is (after what is held back).
+func (r *redactWriter) writeRedacted(b []byte) {
+	_ = r.Flush()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	_, _ = r.w.Write(b)
+}
+
 // Flush writes what is held back.
 func (r *redactWriter) Flush() error {
 	r.mu.Lock()

@@ -30,6 +30,10 @@ type pidFile struct {
 // pidFileLimit bounds what is read of a PID file.
 const pidFileLimit = 64
 
+// lockPatience is how long lock waits for a brief holder of the lock (a
+// stale-file cleanup) before concluding that a monitor holds it.
+const lockPatience = 200 * time.Millisecond
+
 // maxPID is the largest pid Linux hands out (PID_MAX_LIMIT on 64 bits).
 const maxPID = 1 << 22
 
@@ -102,7 +106,7 @@ func (p pidFile) lock() (*pidLock, error) {
 	if err := os.MkdirAll(filepath.Dir(p.path), 0o750); err != nil {
 		return nil, fmt.Errorf("PID file: %w", err)
 	}
-	deadline := time.Now().Add(500 * time.Millisecond)
+	deadline := time.Now().Add(lockPatience)
 	for {
 		f, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o644)
 		if err != nil {
