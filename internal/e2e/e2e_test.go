@@ -336,6 +336,7 @@ alerts:
 	logText := string(b)
 	assert.Contains(t, logText, `"msg":"configuration"`, "the debug line with the webhook URLs was written")
 	assert.Contains(t, logText, "[REDACTED]")
+	assert.NotContains(t, logText, "127.0.0.1:1/hook", "an inline webhook URL is never logged, not even at DEBUG")
 	for _, secret := range []string{"hook-secret-314", "ghp_e2eSecretToken0123456789abcdef", "nf-e2e-secret-271", "pw-secret-161"} {
 		assert.NotContains(t, logText, secret)
 		assert.NotContains(t, r.stdout+r.stderr, secret)
