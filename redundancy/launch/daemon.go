@@ -77,7 +77,7 @@ func (a *app[C]) start(ctx context.Context, args []string) int {
 	cmd := exec.Command(exe, argv...)
 	cmd.Env = a.env
 	cmd.Stdout, cmd.Stderr = out, out
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setsid: true}
+	cmd.SysProcAttr = detached()
 	if err := cmd.Start(); err != nil {
 		return a.fail("start: %v", err)
 	}

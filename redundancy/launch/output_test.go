@@ -59,14 +59,14 @@ func TestRedactJSON(t *testing.T) {
 func TestSanitize(t *testing.T) {
 	t.Parallel()
 	for in, want := range map[string]string{
-		"web":                   "web",
+		"web":                     "web",
 		"evil\x1b[2J\x1b]0;pwn\a": `evil\x1b[2J\x1b]0;pwn\x07`,
-		"line\nbreak\rreturn":   `line\x0abreak\x0dreturn`,
-		"rtl\u202eexe.txt":      `rtl\u202eexe.txt`,
-		"bad \xff byte":         "bad \uFFFD byte",
-		"c1 \u009b31m":          `c1 \x9b31m`,
-		"tab\there":             `tab\x09here`,
-		"ünïcødé ✓":             "ünïcødé ✓",
+		"line\nbreak\rreturn":     `line\x0abreak\x0dreturn`,
+		"rtl\u202eexe.txt":        `rtl\u202eexe.txt`,
+		"bad \xff byte":           "bad \uFFFD byte",
+		"c1 \u009b31m":            `c1 \x9b31m`,
+		"tab\there":               `tab\x09here`,
+		"ünïcødé ✓":               "ünïcødé ✓",
 	} {
 		got := sanitize(in)
 		assert.Equal(t, want, got, "%q", in)

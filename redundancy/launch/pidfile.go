@@ -12,6 +12,9 @@ import (
 	"time"
 )
 
+// errLocked is tryLock's error for a lock held elsewhere.
+var errLocked = errors.New("locked")
+
 // errAlreadyRunning is wrapped by pidFile.lock's error when a monitor
 // holds the file.
 var errAlreadyRunning = errors.New("already running")
@@ -61,7 +64,7 @@ type owner struct {
 
 // owner reads the file and proves (or not) that it names our monitor.
 func (p pidFile) owner() (owner, error) {
-	f, err := os.OpenFile(p.path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := os.OpenFile(p.path, os.O_RDONLY|openFlags, 0)
 	if errors.Is(err, os.ErrNotExist) {
 		return owner{}, nil
 	}
@@ -108,7 +111,7 @@ func (p pidFile) lock() (*pidLock, error) {
 	}
 	deadline := time.Now().Add(lockPatience)
 	for {
-		f, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0o644)
+		f, err := os.OpenFile(p.path, os.O_RDWR|os.O_CREATE|openFlags, 0o644)
 		if err != nil {
 			return nil, fmt.Errorf("PID file %s: %w", p.path, err)
 		}
@@ -116,8 +119,8 @@ func (p pidFile) lock() (*pidLock, error) {
 			_ = f.Close()
 			return nil, fmt.Errorf("PID file %s: not a regular file", p.path)
 		}
-		err = syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
-		if errors.Is(err, syscall.EWOULDBLOCK) {
+		err = tryLock(f, true)
+		if errors.Is(err, errLocked) {
 			_ = f.Close()
 			if time.Now().Before(deadline) {
 				time.Sleep(20 * time.Millisecond)
@@ -169,12 +172,12 @@ func (l *pidLock) release() {
 
 // removeStale removes a file no monitor holds. It reports whether it did.
 func (p pidFile) removeStale() bool {
-	f, err := os.OpenFile(p.path, os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	f, err := os.OpenFile(p.path, os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return false
 	}
 	defer f.Close()
-	if syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB) != nil {
+	if tryLock(f, true) != nil {
 		return false // a monitor holds it, or is taking it
 	}
 	if !samePath(f, p.path) {
@@ -195,7 +198,7 @@ func samePath(f *os.File, path string) bool {
 
 // locked reports whether another open file holds a lock on f's file.
 func locked(f *os.File) bool {
-	g, err := os.OpenFile(f.Name(), os.O_RDONLY|syscall.O_NONBLOCK|syscall.O_CLOEXEC, 0)
+	g, err := os.OpenFile(f.Name(), os.O_RDONLY|openFlags, 0)
 	if err != nil {
 		return false
 	}
@@ -203,12 +206,12 @@ func locked(f *os.File) bool {
 	if !samePath(g, f.Name()) {
 		return false
 	}
-	err = syscall.Flock(int(g.Fd()), syscall.LOCK_SH|syscall.LOCK_NB)
+	err = tryLock(g, false)
 	if err == nil {
-		_ = syscall.Flock(int(g.Fd()), syscall.LOCK_UN)
+		unlock(g)
 		return false
 	}
-	return errors.Is(err, syscall.EWOULDBLOCK)
+	return errors.Is(err, errLocked)
 }
 
 // ownedBy reports whether pid is the monitor holding the PID file f (whose
@@ -235,7 +238,7 @@ func ownedBy(pid int, f *os.File, st os.FileInfo) (bool, string) {
 		return false, fmt.Sprintf("pid %d is another user's process", pid)
 	}
 	// No /proc: the lock says whether a monitor runs; trust the pid it wrote.
-	if locked(f) && syscall.Kill(pid, 0) == nil {
+	if locked(f) && processExists(pid) {
 		return true, ""
 	}
 	return false, fmt.Sprintf("pid %d does not hold the lock", pid)
