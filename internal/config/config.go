@@ -16,6 +16,13 @@ type Config struct {
 	Logs   Logs   `yaml:"logs"`
 	State  State  `yaml:"state"`
 	Listen string `yaml:"listen"` // the health endpoint of monitor (host:port)
+	// ListenTokenEnv names the variable holding the endpoint's bearer
+	// token (default URAS_ENDPOINT_TOKEN); required when listen is not a
+	// loopback address.
+	ListenTokenEnv string `yaml:"listen_token_env"`
+	// ListenToken is read from the environment (ListenTokenEnv), never
+	// from the file.
+	ListenToken string `yaml:"-"`
 	// Policy is the default policy of every target; each section's policy
 	// overrides it field by field.
 	Policy Policy `yaml:"policy"`
