@@ -96,9 +96,7 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 
 // FuzzRedact: whatever the text and the secret, no registered secret
 // survives String (once or twice), and redactJSON keeps JSON valid
-// without the secret. (String is not idempotent: its Authorization
-// pattern re-matches its own placeholder, `Authorization: [REDACTED]`
-// becoming `[REDACTED]]`; the launcher redacts JSON once for that reason.)
+// without the secret.
 func FuzzRedact(f *testing.F) {
 	f.Add("token=abc123&x=1 Bearer abcdefgh1234 ghp_0123456789abcdefghijABCDEFGHIJ", "hunter2-secret")
 	f.Add("https://user:pa55@example.com/x", "pa55word")

@@ -103,7 +103,7 @@ func (a *app[C]) printStatus(st Status, asJSON bool) {
 			a.fail("status: %v", err)
 			return
 		}
-		a.stdout.writeRedacted(b) // once: the pattern redaction is not idempotent
+		a.stdout.writeRedacted(b)
 		return
 	}
 	Render(a.stdout, st)
