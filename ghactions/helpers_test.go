@@ -2,6 +2,7 @@ package ghactions_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -165,3 +166,5 @@ func assertNoToken(t testing.TB, r redundancy.Report) {
 		require.NotContains(t, f.Detail, testToken)
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
