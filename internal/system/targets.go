@@ -264,7 +264,7 @@ func githubTargets(ctx context.Context, cfg *config.Config, deps Deps) ([]redund
 			return nil, nil, fmt.Errorf("github: %w", err)
 		}
 		for _, r := range c.Repos {
-			checker, err := ghactions.NewChecker(client.Actions, ghactions.Repo{Owner: r.Owner, Name: r.Name, Branch: r.Branch, Workflows: r.Workflows})
+			checker, err := ghactions.NewChecker(client, ghactions.Repo{Owner: r.Owner, Name: r.Name, Branch: r.Branch, Workflows: r.Workflows})
 			if err != nil {
 				return nil, nil, fmt.Errorf("github %s/%s: %w", r.Owner, r.Name, err)
 			}
