@@ -160,13 +160,7 @@ func firstLine(s string) string {
 	return s
 }
 
-func shorten(s string, n int) string {
-	s = printable(s)
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
+func shorten(s string, n int) string { return excerpt(s, n) }
 
 // ecosystemFindings checks that the ecosystem file exists, loads and names
 // the expected apps.
