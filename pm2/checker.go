@@ -24,6 +24,8 @@ type Checker struct {
 
 	mu   sync.Mutex
 	hist map[string]*history
+
+	eco ecosystemCache // the last load of cfg.Ecosystem
 }
 
 var _ redundancy.Checker = (*Checker)(nil)
