@@ -64,6 +64,11 @@ type Config struct {
 	// (default 30 days).
 	LogKeep    int
 	LogKeepFor time.Duration
+	// LogDirs are directories, besides Home, under which the apps' logs
+	// may be rotated. A log the daemon reports outside Home and LogDirs is
+	// never rotated: when it is too large the finding is
+	// ProblemLogOutsideDirs, for people to act on.
+	LogDirs []string
 
 	// Clock tells the time (crash-loop windows, stuck bounds, rotated log
 	// names). Default the real clock.
