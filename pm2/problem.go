@@ -41,9 +41,6 @@ const (
 	ProblemLogLarge redundancy.Problem = "pm2.log-large"
 	// ProblemDaemonLogLarge: PM2_HOME/pm2.log is above its size limit.
 	ProblemDaemonLogLarge redundancy.Problem = "pm2.daemon-log-large"
-	// ProblemLogOutsideDirs: a process's log is above its size limit but
-	// lies outside PM2_HOME and Config.LogDirs, so it is not rotated.
-	ProblemLogOutsideDirs redundancy.Problem = "pm2.log-outside-dirs"
 	// ProblemDiskLow: the log volume has less free space than the floor.
 	ProblemDiskLow redundancy.Problem = "pm2.disk-low"
 

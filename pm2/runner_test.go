@@ -5,6 +5,8 @@ import (
 	"bytes"
 	"context"
 	"fmt"
+	"io"
+	"net"
 	"os"
 	"os/exec"
 	"runtime"
@@ -146,6 +148,14 @@ func TestRunnerHelperProcess(t *testing.T) {
 		os.Exit(0)
 	case "hang":
 		time.Sleep(time.Minute)
+		os.Exit(0)
+	case "listen": // holds a TCP port until its stdin closes
+		ln, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			os.Exit(2)
+		}
+		fmt.Printf("port %d\n", ln.Addr().(*net.TCPAddr).Port)
+		_, _ = io.Copy(io.Discard, os.Stdin)
 		os.Exit(0)
 	case "exit7":
 		fmt.Println("bye")
