@@ -44,12 +44,12 @@ func TestReapHelperProcess(t *testing.T) {
 
 // startDoomed runs TestReapHelperProcess with its temporary directory in
 // tmp and returns it with what it started.
-func startDoomed(t *testing.T, tmp string) (*exec.Cmd, reapInfo) {
+func startDoomed(t *testing.T, tmp string, flags ...string) (*exec.Cmd, reapInfo) {
 	t.Helper()
 	FindPM2(t)
 	self, err := os.Executable()
 	require.NoError(t, err)
-	cmd := exec.Command(self, "-test.run=^TestReapHelperProcess$", "-test.v")
+	cmd := exec.Command(self, append([]string{"-test.run=^TestReapHelperProcess$", "-test.v"}, flags...)...)
 	cmd.Env = append(os.Environ(), "URAS_PM2TEST_REAP_HELPER=1", "TMPDIR="+tmp)
 	stdin, err := cmd.StdinPipe()
 	require.NoError(t, err)
@@ -101,6 +101,19 @@ func TestWatchdogReapsKilledTestsDaemon(t *testing.T) {
 	_ = cmd.Wait()
 	requireReaped(t, info)
 	require.Eventually(t, func() bool { return !alive(info.Watchdog) }, 10*time.Second, 20*time.Millisecond)
+}
+
+// TestWatchdogReapsTimedOutTestsDaemon: go test's -timeout panics the
+// test binary, which exits without running any cleanup (the case the
+// issue saw leave a daemon for 70 minutes).
+func TestWatchdogReapsTimedOutTestsDaemon(t *testing.T) {
+	t.Parallel()
+	cmd, info := startDoomed(t, privateTemp(t), "-test.timeout=10s")
+	err := cmd.Wait()
+	var exit *exec.ExitError
+	require.ErrorAs(t, err, &exit)
+	assert.Equal(t, 2, exit.ExitCode(), "the test binary panicked on its timeout")
+	requireReaped(t, info)
 }
 
 // TestStartDaemonReapsOrphans: the watchdog is gone too (killed with the
