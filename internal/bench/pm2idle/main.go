@@ -199,4 +199,3 @@ func stopProcess(cmd *exec.Cmd) {
 		<-done
 	}
 }
-
