@@ -129,15 +129,12 @@ func validatePM2Keys(bad func(string, string, ...any) *Error, p *PM2) *Error {
 		{"pm2.limits.daemon_log_max", "", l.DaemonLogMax, 0, true},
 		{"pm2.limits.daemon_max_memory", "", l.DaemonMaxMemory, 0, false},
 	} {
-		if pair.size != 0 && pair.mb != 0 {
+		if pair.size != 0 && pair.mb != 0 { // a negative *_mb (off, as before) counts as given
 			return bad(pair.key, "give %s or %s, not both", pair.key[strings.LastIndexByte(pair.key, '.')+1:], pair.old)
 		}
 		if pair.size == SizeOff && !pair.offOK {
 			return bad(pair.key, `"off" is not allowed here (leave it out for no limit)`)
 		}
-	}
-	if l.LogMaxMB < 0 || l.MinFreeMB < 0 {
-		return bad("pm2.limits", "log_max_mb and min_free_mb may not be negative")
 	}
 	for _, f := range []struct {
 		key string

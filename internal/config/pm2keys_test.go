@@ -78,6 +78,7 @@ pm2:
 	assert.Equal(t, 20*time.Second, probe.Grace)
 	assert.Equal(t, []string{"node /srv/web/server.js"}, probe.OwnHolders)
 	assert.Nil(t, p.Apps[1].Probe.Probe())
+	assert.Negative(t, config.Size(0).Bytes(-1), "a negative *_mb still turns the check off, as before")
 }
 
 func TestPM2KeysBad(t *testing.T) {
