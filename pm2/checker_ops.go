@@ -187,11 +187,19 @@ func godPID(home string) int {
 		return 0
 	}
 	title := procCmdline(info.PID)
-	if !strings.Contains(title, godTitle) {
-		return 0
-	}
-	if abs, err := filepath.Abs(home); err == nil && !strings.Contains(title, "("+abs+")") && !strings.Contains(title, "("+home+")") {
+	abs, err := filepath.Abs(home)
+	if err != nil || !titleNamesHome(title, abs) && !titleNamesHome(title, home) {
 		return 0
 	}
 	return info.PID
+}
+
+// titleNamesHome reports whether a daemon's title names home: "PM2
+// v7.0.4: God Daemon (<home>)". Node can only write a title as long as the
+// daemon's original command line, so a long home is cut short: what the
+// title shows after the parenthesis must then be a prefix of "<home>)".
+func titleNamesHome(title, home string) bool {
+	_, shown, ok := strings.Cut(title, godTitle+" (")
+	shown = strings.TrimRight(shown, " ")
+	return ok && shown != "" && strings.HasPrefix(home+")", shown)
 }

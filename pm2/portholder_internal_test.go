@@ -72,3 +72,19 @@ func TestStopHolderProvesIdentity(t *testing.T) {
 	require.NoError(t, stopHolder(context.Background(), h, port+1, []string{"marker-xyz"}))
 	require.NoError(t, syscall.Kill(h.PID, 0), "a holder not on that port is not signalled")
 }
+
+func TestTitleNamesHome(t *testing.T) {
+	t.Parallel()
+	home := "/tmp/uras-ci-wvTJlE/uras-pm2-KYkDxZKcFo/h"
+	for title, want := range map[string]bool{
+		"PM2 v7.0.4: God Daemon (" + home + ")":                               true,
+		"PM2 v7.0.4: God Daemon (" + home + ")       ":                        true, // padded
+		"PM2 v7.0.4: God Daemon (/tmp/uras-ci-wvTJlE/uras-pm2-KYk":            true, // cut short
+		"PM2 v7.0.4: God Daemon (/tmp/uras-ci-wvTJlE/uras-pm2-KYkDxZKcFo/h2)": false,
+		"PM2 v7.0.4: God Daemon (/home/other/.pm2)":                           false,
+		"PM2 v7.0.4: God Daemon (":                                            false,
+		"node /srv/app/" + home:                                               false,
+	} {
+		assert.Equal(t, want, titleNamesHome(title, home), title)
+	}
+}

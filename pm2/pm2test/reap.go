@@ -152,9 +152,12 @@ func pidFromFile(path string) int {
 	return pid
 }
 
-// isDaemonOf reports whether pid runs the PM2 daemon of home (its title is
-// "PM2 v7.0.4: God Daemon (<home>)").
+// isDaemonOf reports whether pid runs the PM2 daemon of home: its title is
+// "PM2 v7.0.4: God Daemon (<home>)", cut short when longer than the
+// daemon's original command line (Node cannot write more), so what it
+// shows after the parenthesis must be a prefix of "<home>)".
 func isDaemonOf(pid int, home string) bool {
-	title := cmdline(pid)
-	return strings.Contains(title, "God Daemon") && strings.Contains(title, "("+home+")")
+	_, shown, ok := strings.Cut(cmdline(pid), "God Daemon (")
+	shown = strings.TrimRight(shown, " ")
+	return ok && shown != "" && strings.HasPrefix(home+")", shown)
 }
