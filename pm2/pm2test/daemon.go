@@ -367,14 +367,15 @@ func (d *Daemon) cleanup(t testing.TB) {
 	}
 }
 
-// ours reports whether pid is alive and is this daemon or one of its apps
-// (its command line names our directory), so a recycled pid is never killed.
+// ours reports whether pid is alive and is this daemon (its title names
+// our home, see isDaemonOf) or one of its apps (its command line names our
+// directory), so a recycled pid is never killed.
 func (d *Daemon) ours(pid int) bool {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		return false
 	}
-	return strings.Contains(string(b), d.Dir)
+	return strings.Contains(string(b), d.Dir) || isDaemonOf(pid, d.Home)
 }
 
 func alive(pid int) bool {
