@@ -19,8 +19,10 @@ import (
 // CPU streaks need it), so use one Checker per PM2 target, for as long as
 // the target lives.
 type Checker struct {
-	client Client
-	cfg    Config
+	client  Client
+	cfg     Config
+	guard   *guard
+	ladders *ladders
 
 	mu   sync.Mutex
 	hist map[string]*history
@@ -31,7 +33,8 @@ var _ redundancy.Checker = (*Checker)(nil)
 // NewChecker returns a checker that asks client and judges by cfg (see
 // Config for the defaults).
 func NewChecker(client Client, cfg Config) *Checker {
-	return &Checker{client: client, cfg: cfg.withDefaults(), hist: map[string]*history{}}
+	cfg = cfg.withDefaults()
+	return &Checker{client: client, cfg: cfg, guard: newGuard(client, cfg), ladders: newLadders(cfg), hist: map[string]*history{}}
 }
 
 // Check lists the processes and evaluates them, then checks the dump, the
@@ -63,9 +66,7 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		findings = append(findings, redundancy.Finding{Subject: SubjectDaemon, Problem: ProblemDaemonUnresponsive,
 			Status: redundancy.StatusUnhealthy, Detail: err.Error()})
 	}
-	if c.cfg.Home != "" {
-		findings = append(findings, c.dumpFindings(procs, daemonUp)...)
-	}
+	findings = append(findings, c.guardFindings(ctx, c.guard.view(ctx), procs, daemonUp, findings)...)
 	findings = append(findings, c.logFindings(procs)...)
 	if c.cfg.Ecosystem != "" {
 		findings = append(findings, c.ecosystemFindings(ctx)...)
@@ -78,10 +79,13 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 // orchestrator's check timeout turns the whole report unknown.
 const listShare = 0.8
 
-// list lists the processes within listShare of ctx's remaining time; an
-// overrun of that inner deadline (ctx itself still alive) wraps
-// errDaemonSlow.
+// list pings the daemon (see pingDaemon), then lists the processes within
+// listShare of ctx's remaining time; an overrun of either inner deadline
+// (ctx itself still alive) wraps errDaemonSlow.
 func (c *Checker) list(ctx context.Context) ([]Process, error) {
+	if err := c.pingDaemon(ctx); err != nil {
+		return nil, err
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return c.client.List(ctx)

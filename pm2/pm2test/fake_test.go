@@ -12,6 +12,7 @@ import (
 
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/pm2/pm2test"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 func TestFakeClientFaults(t *testing.T) {
@@ -30,10 +31,10 @@ func TestFakeClientFaults(t *testing.T) {
 	require.NotNil(t, p.ExitCode)
 	assert.Equal(t, 1, p.Restarts)
 
-	f.FailAlways("Restart", errors.New("boom"))
+	f.FailNext("Restart", redundancytest.Fault{Err: errors.New("boom"), Times: -1})
 	assert.EqualError(t, f.Restart(ctx, "web"), "boom")
 	assert.EqualError(t, f.Restart(ctx, "web"), "boom")
-	f.FailAlways("Restart", nil)
+	f.ClearFaults()
 	require.NoError(t, f.Restart(ctx, "web"))
 	assert.Equal(t, pm2.StatusOnline, f.Processes()[0].Status)
 
