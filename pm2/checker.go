@@ -235,11 +235,16 @@ func summarize(procs []Process, daemonUp bool, findings []redundancy.Finding) st
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}
+	return s + findingsSuffix(findings)
+}
+
+// findingsSuffix is the part of a summary that names the findings.
+func findingsSuffix(findings []redundancy.Finding) string {
 	switch n := len(findings); n {
 	case 0:
-		return s
+		return ""
 	case 1:
-		return s + "; 1 finding: " + string(findings[0].Problem) + " " + findings[0].Subject
+		return "; 1 finding: " + string(findings[0].Problem) + " " + findings[0].Subject
 	default:
 		problems := make([]string, 0, n)
 		for _, f := range findings {
@@ -247,7 +252,7 @@ func summarize(procs []Process, daemonUp bool, findings []redundancy.Finding) st
 				problems = append(problems, string(f.Problem))
 			}
 		}
-		return fmt.Sprintf("%s; %d findings: %s", s, n, strings.Join(problems, ", "))
+		return fmt.Sprintf("; %d findings: %s", n, strings.Join(problems, ", "))
 	}
 }
 

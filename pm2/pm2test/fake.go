@@ -304,27 +304,30 @@ func (f *FakeClient) StartEcosystem(ctx context.Context, file string, only ...st
 		}
 	}
 	f.daemonUp = true
+	seen := map[string]int{}
 	for _, a := range apps {
 		if len(only) > 0 && !slices.Contains(only, a.Name) {
 			continue
 		}
-		f.ensure(a)
+		seen[a.Name]++
+		f.ensure(a, seen[a.Name])
 	}
 	return f.end(after, nil)
 }
 
-// ensure starts a (adding it when the daemon lacks it).
-func (f *FakeClient) ensure(a pm2.Process) {
-	found := false
+// ensure makes instance n (from 1) of app a run: the daemon's processes of
+// that app are started, and a new one is added when it has fewer than n.
+func (f *FakeClient) ensure(a pm2.Process, n int) {
+	have := 0
 	for i := range f.procs {
 		if f.procs[i].Name == a.Name {
-			found = true
+			have++
 			if f.procs[i].Status != pm2.StatusOnline {
 				f.online(&f.procs[i])
 			}
 		}
 	}
-	if !found {
+	if have < n {
 		f.addNew(a)
 	}
 }

@@ -31,6 +31,13 @@ func (f *FakeClient) SetHome(dir string) {
 	f.home = dir
 }
 
+// Home returns the directory SetHome set.
+func (f *FakeClient) Home() string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.home
+}
+
 // SavedLists returns the names of the processes each successful Save
 // wrote, oldest first.
 func (f *FakeClient) SavedLists() [][]string {
