@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 )
@@ -87,8 +88,18 @@ func (w *wireDefinition) definition() AppDefinition {
 		b := bool(*w.Autorestart)
 		d.Autorestart = &b
 	}
+	if !d.MergeLogs {
+		// Each instance logs to <file>-<pm id>.log: keep the file the
+		// app declares, from which PM2 derives them again.
+		d.OutFile = instanceSuffix.ReplaceAllString(d.OutFile, "$1")
+		d.ErrorFile = instanceSuffix.ReplaceAllString(d.ErrorFile, "$1")
+	}
 	return d
 }
+
+// instanceSuffix is the "-<pm id>" PM2 puts before the extension of an
+// instance's own log file.
+var instanceSuffix = regexp.MustCompile(`-[0-9]+(\.[A-Za-z0-9]+)?$`)
 
 // decodeDump reads a dump's entries (a JSON array of pm2_env objects):
 // the name of each entry, in file order, and the apps' definitions, the

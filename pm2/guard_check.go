@@ -32,6 +32,16 @@ func (c *CLI) rpcPing(ctx context.Context) error {
 	return NewNative(NativeOptions{Home: c.Home(), Timeout: c.timeout}).ping(ctx)
 }
 
+// pingClient pings the daemon behind client: over its RPC socket when the
+// client can, else with Client.Ping.
+func pingClient(ctx context.Context, client Client) error {
+	if p, ok := client.(rpcPinger); ok {
+		return p.rpcPing(ctx)
+	}
+	_, err := client.Ping(ctx)
+	return err
+}
+
 // pingDaemon asks the daemon for a sign of life within
 // Config.DaemonTimeout (and within listShare of what the check has left):
 // a daemon that does not answer in time is hung (errDaemonSlow), whatever
@@ -43,12 +53,7 @@ func (c *Checker) pingDaemon(ctx context.Context) error {
 	}
 	pctx, cancel := context.WithTimeout(ctx, limit)
 	defer cancel()
-	var err error
-	if p, ok := c.client.(rpcPinger); ok {
-		err = p.rpcPing(pctx)
-	} else {
-		_, err = c.client.Ping(pctx)
-	}
+	err := pingClient(pctx, c.client)
 	if err != nil && ctx.Err() == nil && pctx.Err() != nil {
 		return fmt.Errorf("%w to a ping within %s: %w", errDaemonSlow, limit.Round(time.Millisecond), err)
 	}

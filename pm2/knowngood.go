@@ -91,18 +91,29 @@ func NewKnownGoodList(store redundancy.Store, home string, keep int) *KnownGoodL
 	if keep <= 0 {
 		keep = DefaultKnownGoodHistory
 	}
-	return &KnownGoodList{store: store, home: home, key: storeKey(home, "known-good"), keep: keep}
+	return &KnownGoodList{store: store, home: cleanHome(home), key: storeKey(home, "known-good"), keep: keep}
 }
+
+// cleanHome is home as an absolute, clean path ("" stays "").
+func cleanHome(home string) string {
+	if home == "" {
+		return ""
+	}
+	if abs, err := filepath.Abs(home); err == nil {
+		home = abs
+	}
+	return filepath.Clean(home)
+}
+
+// Key returns the Store key the list is kept under:
+// "pm2/<16 hex digits of the home's SHA-256>/known-good".
+func (l *KnownGoodList) Key() string { return l.key }
 
 // storeKey is the Store key of a record about home.
 func storeKey(home, what string) string {
 	id := "no-home"
 	if home != "" {
-		abs, err := filepath.Abs(home)
-		if err != nil {
-			abs = home
-		}
-		sum := sha256.Sum256([]byte(filepath.Clean(abs)))
+		sum := sha256.Sum256([]byte(cleanHome(home)))
 		id = hex.EncodeToString(sum[:8])
 	}
 	return "pm2/" + id + "/" + what
@@ -183,7 +194,7 @@ func (l *KnownGoodList) Forget(ctx context.Context, now time.Time, names ...stri
 	return err
 }
 
-var errCorruptRecord = errors.New("pm2: known-good list: stored record does not decode")
+var errCorruptRecord = errors.New("pm2: known-good list: stored record is unusable")
 
 func (l *KnownGoodList) load(ctx context.Context) (knownGoodRecord, error) {
 	var rec knownGoodRecord
@@ -201,7 +212,7 @@ func (l *KnownGoodList) load(ctx context.Context) (knownGoodRecord, error) {
 		return knownGoodRecord{}, fmt.Errorf("%w (%s): %s", errCorruptRecord, l.key, safeJSONError(err))
 	}
 	if rec.Home != l.home {
-		return knownGoodRecord{}, fmt.Errorf("%w (%s): it is the list of %q, not of %q", errCorruptRecord, l.key, rec.Home, l.home)
+		return knownGoodRecord{}, fmt.Errorf("%w (%s): it is the list of another home (%q, not %q)", errCorruptRecord, l.key, rec.Home, l.home)
 	}
 	return rec, nil
 }

@@ -263,7 +263,7 @@ func (r *Recoverer) hungRungs(v guardView, rep redundancy.Report) []rung {
 // answer, kills it (see killDaemon).
 func (r *Recoverer) killHungDaemon(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.DaemonTimeout)
-	err := NewNative(NativeOptions{Home: r.cfg.Home}).ping(pctx)
+	err := pingClient(pctx, r.client)
 	cancel()
 	switch {
 	case err == nil:
