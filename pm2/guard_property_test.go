@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/stretchr/testify/require"
-
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/redundancy"
 )
