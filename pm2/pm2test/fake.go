@@ -1,6 +1,8 @@
 // Package pm2test helps test code that uses package pm2: FakeClient is an
-// in-memory PM2 with scripted faults, StartDaemon runs a real PM2 daemon in
-// a temporary PM2_HOME, and TestClient is a conformance suite that any
+// in-memory PM2 with scripted faults (FailNext with a redundancytest.Fault,
+// the method name as the pattern) that keeps dump.pm2 and dump.pm2.bak as
+// PM2 does when given a home, StartDaemon runs a real PM2 daemon in a
+// temporary PM2_HOME, and TestClient is a conformance suite that any
 // pm2.Client (the fake included) should pass.
 package pm2test
 
