@@ -19,7 +19,6 @@ import (
 	"time"
 
 	"github.com/uras-dev/uras/internal/fsutil"
-	"github.com/uras-dev/uras/redundancy"
 )
 
 // canKillDaemon is true where /proc proves which process is the daemon.
@@ -163,7 +162,7 @@ const killGrace = 3 * time.Second
 // would dump a list of its own on SIGTERM), then stops the apps it had
 // started (SIGTERM, then SIGKILL after killGrace), so that bringing the
 // daemon back does not run every app twice.
-func killDaemon(ctx context.Context, home string, _ redundancy.Clock) error {
+func killDaemon(ctx context.Context, home string) error {
 	d, err := provenDaemon(home)
 	if err != nil {
 		return err

@@ -263,8 +263,8 @@ func (r *Recoverer) hungRungs(v guardView, rep redundancy.Report) []rung {
 // answer, kills it (see killDaemon).
 func (r *Recoverer) killHungDaemon(ctx context.Context) error {
 	pctx, cancel := context.WithTimeout(ctx, r.cfg.DaemonTimeout)
+	defer cancel()
 	err := pingClient(pctx, r.client)
-	cancel()
 	switch {
 	case err == nil:
 		return nil // it answers again: nothing to kill
@@ -272,8 +272,11 @@ func (r *Recoverer) killHungDaemon(ctx context.Context) error {
 		return nil // already gone
 	case ctx.Err() != nil:
 		return ctx.Err()
+	case pctx.Err() == nil:
+		// It answered, wrongly: that is no hang, and no reason to kill it.
+		return fmt.Errorf("pm2: the daemon is not hung (its ping failed at once: %w); not killing it", err)
 	}
-	return killDaemon(ctx, r.cfg.Home, r.cfg.Clock)
+	return killDaemon(ctx, r.cfg.Home)
 }
 
 // listed names the guarded apps for a reason.
