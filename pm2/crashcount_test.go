@@ -55,20 +55,21 @@ func TestEventCheckerCountsCrashesNotStops(t *testing.T) {
 		exit(at(4), "web", 0, pm2.StatusStopped), exit(at(4), "api", 1, pm2.StatusStopped),
 		pm2.Event{Kind: pm2.EventDaemonKilled, ID: -1, Time: at(4)},
 	)
-	require.Eventually(t, func() bool { return ec.Woken() >= 12 }, 5*time.Second, time.Millisecond)
+	// 13 events woke the target: every process event and pm2:kill.
+	require.Eventually(t, func() bool { return ec.Woken() >= 13 }, 5*time.Second, time.Millisecond)
 	clock.Set(at(5))
 	assert.False(t, ec.Check(ctx).Has(pm2.ProblemCrashLoop), "stops, restarts, deletes and pm2 kill are no crashes")
 
 	// kill -9 api, three times: exit "stopped" with no stop before it.
 	send(exit(at(10), "api", 1, pm2.StatusStopped), exit(at(20), "api", 1, pm2.StatusStopped))
-	require.Eventually(t, func() bool { return ec.Woken() >= 14 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return ec.Woken() >= 15 }, 5*time.Second, time.Millisecond)
 	clock.Set(at(21))
 	assert.False(t, ec.Check(ctx).Has(pm2.ProblemCrashLoop), "two crashes, limit three")
 	send(exit(at(30), "api", 1, pm2.StatusErrored))
-	require.Eventually(t, func() bool { return ec.Woken() >= 15 }, 5*time.Second, time.Millisecond)
+	require.Eventually(t, func() bool { return ec.Woken() >= 16 }, 5*time.Second, time.Millisecond)
 	clock.Set(at(31))
 	rep := ec.Check(ctx)
-	assert.Equal(t, []string{"api pm2.crash-loop"}, problems(rep))
+	require.Equal(t, []string{"api pm2.crash-loop"}, problems(rep))
 	assert.Contains(t, rep.Findings[0].Detail, "3 crash exits within 1m0s")
 	assert.Contains(t, rep.Summary, "1 finding: pm2.crash-loop api")
 	assert.Equal(t, redundancy.StatusUnhealthy, rep.Status)
