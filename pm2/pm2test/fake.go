@@ -370,33 +370,6 @@ func (f *FakeClient) Resurrect(ctx context.Context) error {
 	return f.end(after, nil)
 }
 
-// RestoreApp implements pm2.AppRestorer: it adds every instance of app
-// name the dump file lists, unless the daemon runs the app already.
-func (f *FakeClient) RestoreApp(ctx context.Context, dumpPath, name string) error {
-	after, err := f.begin(ctx, "RestoreApp", dumpPath, name)
-	if err != nil {
-		return err
-	}
-	if err := f.needDaemon("RestoreApp"); err != nil {
-		return f.end(nil, err)
-	}
-	entries, err := readDumpFile(dumpPath)
-	if err != nil {
-		return f.end(nil, fmt.Errorf("fake pm2 restore %s: %w", name, err))
-	}
-	entries = slices.DeleteFunc(entries, func(p pm2.Process) bool { return p.Name != name })
-	if len(entries) == 0 {
-		return f.end(nil, fmt.Errorf("fake pm2 restore %s: %s does not list it: %w", name, dumpPath, pm2.ErrProcessNotFound))
-	}
-	if slices.ContainsFunc(f.procs, func(p pm2.Process) bool { return p.Name == name }) {
-		return f.end(after, nil)
-	}
-	for _, p := range entries {
-		f.addNew(p)
-	}
-	return f.end(after, nil)
-}
-
 // Save implements pm2.Client. Like PM2 it writes nothing for an empty list
 // (and says nothing of it); with a home it first copies dump.pm2 to
 // dump.pm2.bak, then writes dump.pm2 (as PM2 does, not atomically).

@@ -5,6 +5,7 @@ package pm2test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -154,4 +155,31 @@ func readEcosystem(path string) ([]pm2.Process, error) {
 		}
 	}
 	return out, nil
+}
+
+// RestoreApp implements pm2.AppRestorer: it adds every instance of app
+// name the dump file lists, unless the daemon runs the app already.
+func (f *FakeClient) RestoreApp(ctx context.Context, dumpPath, name string) error {
+	after, err := f.begin(ctx, "RestoreApp", dumpPath, name)
+	if err != nil {
+		return err
+	}
+	if err := f.needDaemon("RestoreApp"); err != nil {
+		return f.end(nil, err)
+	}
+	entries, err := readDumpFile(dumpPath)
+	if err != nil {
+		return f.end(nil, fmt.Errorf("fake pm2 restore %s: %w", name, err))
+	}
+	entries = slices.DeleteFunc(entries, func(p pm2.Process) bool { return p.Name != name })
+	if len(entries) == 0 {
+		return f.end(nil, fmt.Errorf("fake pm2 restore %s: %s does not list it: %w", name, dumpPath, pm2.ErrProcessNotFound))
+	}
+	if slices.ContainsFunc(f.procs, func(p pm2.Process) bool { return p.Name == name }) {
+		return f.end(after, nil)
+	}
+	for _, p := range entries {
+		f.addNew(p)
+	}
+	return f.end(after, nil)
 }
