@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/uras-dev/uras/redundancy"
@@ -83,7 +84,7 @@ func (c *Checker) guardFindings(ctx context.Context, v guardView, procs []Proces
 		out = append(out, redundancy.Finding{Subject: "known-good", Problem: ProblemKnownGoodUnreadable,
 			Status: redundancy.StatusDegraded, Detail: v.knownErr.Error()})
 	}
-	all := append(findings, out...)
+	all := append(slices.Clone(findings), out...)
 	if daemonUp && c.healthy(v, procs, all) {
 		_ = c.guard.record(ctx, procs, v.dump)
 	}
