@@ -20,6 +20,8 @@ const (
 	EventCheckPanicked                          // a checker panicked; the panic was contained (Err wraps a *PanicError)
 	EventStateDiscarded                         // the state file could not be read and was set aside, or cannot be used (Err)
 	EventPlanPanicked                           // a recoverer's Plan panicked; the recovery failed (Err wraps a *PanicError)
+	EventLeadershipGained                       // this replica leads its group (WithElection); Action says the token
+	EventLeadershipLost                         // this replica no longer leads its group (Err says why)
 )
 
 var eventNames = map[EventKind]string{
@@ -33,6 +35,8 @@ var eventNames = map[EventKind]string{
 	EventCheckPanicked:     "check-panicked",
 	EventStateDiscarded:    "state-discarded",
 	EventPlanPanicked:      "plan-panicked",
+	EventLeadershipGained:  "leadership-gained",
+	EventLeadershipLost:    "leadership-lost",
 }
 
 // String returns the kind's kebab-case name ("status-changed").

@@ -32,6 +32,9 @@ type HealthResponse struct {
 	Output      string                   `json:"output,omitempty"`
 	Time        time.Time                `json:"time"`
 	Checks      map[string][]HealthCheck `json:"checks"`
+	// Election extends the draft: who leads this monitor's group, when it
+	// runs as one of several replicas (WithElection).
+	Election *ElectionState `json:"election,omitempty"`
 }
 
 // HealthCheck is one target's entry in HealthResponse.Checks.
@@ -47,12 +50,13 @@ type HealthCheck struct {
 	Escalated    bool      `json:"escalated,omitempty"`
 	BudgetLeft   int       `json:"budgetLeft"`
 	Recoveries   int       `json:"recoveries"`
+	Shared       bool      `json:"shared,omitempty"`
 }
 
 // Health returns the snapshot as a health-check response.
 func (s Snapshot) Health() HealthResponse {
 	h := HealthResponse{Status: healthStatus(s.Status), Time: s.Time, Checks: make(map[string][]HealthCheck, len(s.Targets)),
-		Description: "uras redundancy orchestrator"}
+		Description: "uras redundancy orchestrator", Election: s.Election}
 	if len(s.Targets) == 0 {
 		h.Status = healthPass
 	}
@@ -60,7 +64,7 @@ func (s Snapshot) Health() HealthResponse {
 		c := HealthCheck{
 			ComponentID: ts.Name, ComponentType: "component", Status: healthStatus(ts.Status),
 			Time: ts.LastCheck, TargetStatus: ts.Status, Findings: ts.Report.Findings,
-			Escalated: ts.Escalated, BudgetLeft: ts.BudgetLeft, Recoveries: ts.Recoveries,
+			Escalated: ts.Escalated, BudgetLeft: ts.BudgetLeft, Recoveries: ts.Recoveries, Shared: ts.Shared,
 		}
 		if ts.Status != StatusHealthy {
 			c.Output = ts.Report.Summary

@@ -45,6 +45,7 @@ type Orchestrator struct {
 	statePath     string
 	concurrency   int
 	dryRun        bool
+	elect         *election // WithElection: the group this replica campaigns in
 
 	sf       singleflight.Group
 	saveMu   sync.Mutex

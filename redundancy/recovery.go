@@ -50,6 +50,7 @@ func (o *Orchestrator) RecoverNow(ctx context.Context, names []string, opts ...R
 	ts, err := o.lookup(names)
 	errs := []error{err}
 	o.refreshChildren(ctx, ts)
+	defer o.leadForCall(ctx, ts)()
 	var results []ActionResult
 	for i, t := range ts {
 		if stopping(ctx) {
@@ -149,6 +150,17 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	if stopping(stop) {
 		return nil, fmt.Errorf("recover %q: %w", name, ErrInterrupted)
 	}
+	lead, err := o.leadFor(t)
+	if err != nil {
+		if mode == modeScheduled {
+			return nil, nil // a follower leaves shared targets to the leader
+		}
+		return nil, fmt.Errorf("recover %q: %w", name, err)
+	}
+	if lead != nil {
+		ctx = ContextWithLeadership(ctx, lead)
+		defer o.recordShared(ctx, t)
+	}
 	now := o.clock.Now()
 	if ok, err := o.gate(t, r, now, mode); !ok {
 		return nil, err
@@ -173,6 +185,7 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	}
 
 	o.mu.Lock()
+	undo := t.gateSnapshot()
 	t.attempts = append(t.attempts, now)
 	t.backoffN++
 	t.nextAttempt = now.Add(backoffDelay(t.policy.Backoff, t.backoffN))
@@ -180,6 +193,9 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	attemptNo := len(t.attempts)
 	o.dirty = true
 	o.mu.Unlock()
+	if err := o.writeAhead(ctx, t, lead, undo); err != nil {
+		return nil, fmt.Errorf("recover %q: %w", name, err)
+	}
 	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo})
 
 	var results []ActionResult
@@ -190,6 +206,10 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 		}
 		if stopping(stop) {
 			failed = fmt.Errorf("recover %q: %w: %d of %d actions not started", name, ErrInterrupted, len(actions)-i, len(actions))
+			break
+		}
+		if err := verifyLead(ctx, lead); err != nil {
+			failed = fmt.Errorf("recover %q: %s not started: %w", name, a, err)
 			break
 		}
 		res := o.redactResult(o.runAction(ctx, stop, t, a, attemptNo, mode == modeForced))

@@ -18,10 +18,12 @@ func (o *Orchestrator) Tick(ctx context.Context) Snapshot {
 	o.start()
 	forEach(o.concurrency, o.idleChildren(), func(c *Orchestrator) { c.Tick(ctx) })
 	due, _ := o.claimDue(o.clock.Now(), math.MaxInt)
+	release := o.leadForCall(ctx, due)
 	forEach(o.concurrency, due, func(t *target) {
 		defer o.release(t)
 		o.process(ctx, t, true)
 	})
+	release()
 	o.saveState(true)
 	return o.Snapshot()
 }
@@ -101,12 +103,15 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		})
 	}
 	waitSources := o.watchSources(ctx)
+	waitElection := o.campaign(ctx)
 	var work errgroup.Group
 	work.SetLimit(o.concurrency)
 	o.schedule(ctx, &work)
 	_ = work.Wait()
 	_ = kids.Wait()
 	waitSources()
+	waitElection()
+	o.resign(ctx) // after the actions in flight: no successor acts beside them
 	o.saveState(true)
 	return nil
 }
@@ -236,6 +241,7 @@ func (o *Orchestrator) process(ctx context.Context, t *target, scheduled bool) {
 		return
 	}
 	want := o.observe(t, r, scheduled, start)
+	o.followShared(ctx, t)
 	if scheduled && want && t.spec.Recoverer != nil {
 		_, _ = o.recoverTarget(ctx, t, r, modeScheduled)
 	}

@@ -11,6 +11,9 @@ type Snapshot struct {
 	Status  Status        `json:"status"`
 	Time    time.Time     `json:"time"`
 	Targets []TargetState `json:"targets"`
+	// Election is who leads this orchestrator's group (WithElection); nil
+	// without an election.
+	Election *ElectionState `json:"election,omitempty"`
 }
 
 // TargetState is one target's state in a Snapshot.
@@ -27,6 +30,7 @@ type TargetState struct {
 	BudgetLeft          int            `json:"budget_left"` // attempts left in the current window
 	Escalated           bool           `json:"escalated"`
 	NextAttempt         time.Time      `json:"next_attempt,omitempty"` // backoff: no automatic attempt before this
+	Shared              bool           `json:"shared,omitempty"`       // Target.Shared: with an election, only the leader recovers it
 	History             []ActionResult `json:"history,omitempty"`      // the last 100 action results, oldest first
 }
 
@@ -35,9 +39,10 @@ type TargetState struct {
 // redacted.
 func (o *Orchestrator) Snapshot() Snapshot {
 	now := o.clock.Now()
+	el := o.ElectionState()
 	o.mu.Lock()
 	defer o.mu.Unlock()
-	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order))}
+	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order)), Election: el}
 	for _, name := range o.order {
 		ts := o.targets[name].state(now)
 		s.Status = Worse(s.Status, ts.Status)
@@ -70,6 +75,7 @@ func (t *target) state(now time.Time) TargetState {
 		Recoveries:          t.recoveries,
 		BudgetLeft:          t.budgetLeft(now),
 		Escalated:           t.escalated,
+		Shared:              t.spec.Shared,
 		History:             slices.Clone(t.history),
 	}
 	if t.report.Err != nil {

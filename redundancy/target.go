@@ -21,6 +21,12 @@ type Target struct {
 	// watches it for as long as it runs (Tick and the one-shot methods do
 	// not).
 	Source EventSource
+	// Shared marks a target that several monitors watch but only one may
+	// repair: a repository, a site (as opposed to a local target, such as
+	// this host's PM2, that each replica repairs for itself). With
+	// WithElection, every replica checks it, and only the group's leader
+	// recovers it; without, Shared changes nothing.
+	Shared bool
 
 	nested *Orchestrator // set by Nest: the child orchestrator this target stands for
 }

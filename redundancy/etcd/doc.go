@@ -1,0 +1,23 @@
+// Package etcd runs several uras monitors as one group on etcd: an
+// Elector (sessions with a lease, etcd's election recipe from
+// go.etcd.io/etcd/client/v3/concurrency) for redundancy.WithElection, and
+// a Store whose writes are transactions guarded by the leader's key
+// revision, so that a deposed leader can neither overwrite its successor's
+// state nor act.
+//
+// Every monitor watches every target; only the leader repairs the shared
+// ones (redundancy.Target.Shared: GitHub, Netlify), and each host repairs
+// its own local targets (PM2). Only programs that import this package
+// compile the etcd client.
+//
+// To start:
+//
+//	cli, err := etcd.Config{Endpoints: []string{"https://etcd-1:2379"}}.Client(ctx)
+//	el, err := etcd.NewElector(cli, "web", hostname, etcd.WithTTL(10*time.Second))
+//	o := redundancy.New(redundancy.WithElection(redundancy.Election{Elector: el, Store: el.Store()}))
+//	o.Add(redundancy.Target{Name: "ci", Shared: true, ...})
+//
+// Give el.Store() to the providers of shared targets too (netlify.KnownGood)
+// so that their records are shared and fenced the same way. Package
+// etcdtest embeds an etcd server for tests.
+package etcd
