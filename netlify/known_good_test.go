@@ -127,4 +127,19 @@ func TestSiteCheckerRecordsKnownGood(t *testing.T) {
 	assert.Equal(t, map[string]redundancy.Problem{"known-good": netlify.ProblemCheckFailed}, problems(rep))
 	assert.Contains(t, rep.Findings[0].Detail, "disk full")
 	assert.Equal(t, redundancy.StatusDegraded, rep.Status)
+
+	// A follower of a group of monitors (redundancy.WithElection) may not
+	// write the shared records: the leader records the deploy, and the
+	// follower's check stays healthy.
+	chk.KnownGood = &netlify.KnownGood{Store: &followerStore{}}
+	rep = chk.Check(ctx)
+	assert.Equal(t, redundancy.StatusHealthy, rep.Status, "%+v", rep)
+	assert.Empty(t, rep.Findings)
+}
+
+// followerStore refuses saves as a fenced store does a follower's.
+type followerStore struct{ redundancy.MemoryStore }
+
+func (*followerStore) Save(context.Context, string, []byte) error {
+	return fmt.Errorf("etcd: store: save: %w: this replica holds no term", redundancy.ErrNotLeader)
 }

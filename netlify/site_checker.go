@@ -108,7 +108,12 @@ func (c *SiteChecker) record(ctx context.Context, st *DeployStatus, probes redun
 	if clk == nil {
 		clk = redundancy.RealClock{}
 	}
-	if err := c.KnownGood.Record(ctx, c.Deploys.SiteID, *pub, clk.Now()); err != nil {
+	err := c.KnownGood.Record(ctx, c.Deploys.SiteID, *pub, clk.Now())
+	if errors.Is(err, redundancy.ErrNotLeader) {
+		// A follower among several monitors: the leader records it.
+		return redundancy.Finding{}, false
+	}
+	if err != nil {
 		return redundancy.Finding{Subject: "known-good", Problem: ProblemCheckFailed, Status: redundancy.StatusDegraded,
 			Detail: "deploy " + pub.ID + " passed its probes but could not be recorded: " + err.Error()}, true
 	}
