@@ -37,6 +37,9 @@ type PartStatus struct {
 	// part's orchestrator is a target of the root under the part's name:
 	// its own recoveries of the part as a whole and its budget.
 	Parent *redundancy.TargetState `json:"parent,omitempty"`
+	// Election is who leads the part's group, when the part's
+	// orchestrator is one of several replicas (redundancy.WithElection).
+	Election *redundancy.ElectionState `json:"election,omitempty"`
 }
 
 // Status returns the current state of every part's targets. Parts without
@@ -58,7 +61,7 @@ func (s *System) Status() Status {
 			snap = p.Orch.Snapshot()
 			snaps[p.Orch] = snap
 		}
-		ps := PartStatus{Name: p.Name, Status: redundancy.StatusHealthy}
+		ps := PartStatus{Name: p.Name, Status: redundancy.StatusHealthy, Election: snap.Election}
 		for _, ts := range snap.Targets {
 			if p.Targets != nil && !slices.Contains(p.Targets, ts.Name) {
 				continue
@@ -109,6 +112,9 @@ func Render(w io.Writer, st Status) {
 				if ts.Escalated {
 					status += " (escalated)"
 				}
+				if ts.Shared && ps.Election != nil && !ps.Election.Leading {
+					status += " (leader acts)"
+				}
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", sanitize(ps.Name), sanitize(ts.Name), status, last,
 					sanitize(findings(ts)), ts.Recoveries, ts.BudgetLeft)
 			}
@@ -123,6 +129,11 @@ func Render(w io.Writer, st Status) {
 			parts = append(parts, p)
 		}
 		fmt.Fprintf(w, "  parts: %s\n", strings.Join(parts, " · "))
+		for _, ps := range st.Parts {
+			if e := ps.Election; e != nil {
+				fmt.Fprintf(w, "  election: %s: %s\n", sanitize(ps.Name), sanitize(electionLine(e)))
+			}
+		}
 	}
 	notes := slices.Clone(st.Notes)
 	sort.Strings(notes)
@@ -147,4 +158,21 @@ func findings(ts redundancy.TargetState) string {
 		out += fmt.Sprintf(" (+%d more)", len(fs)-1)
 	}
 	return out
+}
+
+// electionLine says who leads a part's group, as this monitor sees it.
+func electionLine(e *redundancy.ElectionState) string {
+	var s string
+	switch {
+	case e.Leading:
+		s = fmt.Sprintf("this monitor (%s) leads, token %d", e.ID, e.Token)
+	case e.Leader != "":
+		s = fmt.Sprintf("%s leads; this monitor (%s) follows: it checks the shared targets and leaves their repairs to the leader", e.Leader, e.ID)
+	default:
+		s = fmt.Sprintf("no leader known; this monitor (%s) is campaigning", e.ID)
+	}
+	if e.Error != "" {
+		s += "; last error: " + oneLine(e.Error)
+	}
+	return s
 }

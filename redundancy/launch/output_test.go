@@ -94,6 +94,27 @@ func TestRenderEscapesControlCharacters(t *testing.T) {
 	assert.Contains(t, b.String(), `note: pm2: \x1b[31mred\x1b[0m`)
 }
 
+// The dashboard says who leads a part's group, and that a follower leaves
+// its shared targets to the leader.
+func TestRenderShowsTheLeader(t *testing.T) {
+	t.Parallel()
+	ts := redundancy.TargetState{Name: "ci", Status: redundancy.StatusUnhealthy, Shared: true}
+	st := Status{Mode: "t", Status: redundancy.StatusUnhealthy, Parts: []PartStatus{{
+		Name: "github", Status: redundancy.StatusUnhealthy, Targets: []redundancy.TargetState{ts},
+		Election: &redundancy.ElectionState{ID: "web-2", Leader: "web-1", Token: 42},
+	}}}
+	var b bytes.Buffer
+	Render(&b, st)
+	assert.Contains(t, b.String(), "unhealthy (leader acts)")
+	assert.Contains(t, b.String(), "election: github: web-1 leads; this monitor (web-2) follows")
+
+	st.Parts[0].Election = &redundancy.ElectionState{ID: "web-2", Leader: "web-2", Leading: true, Token: 43}
+	b.Reset()
+	Render(&b, st)
+	assert.NotContains(t, b.String(), "(leader acts)")
+	assert.Contains(t, b.String(), "election: github: this monitor (web-2) leads, token 43")
+}
+
 // FuzzRedact: whatever the text and the secret, no registered secret
 // survives String (once or twice), and redactJSON keeps JSON valid
 // without the secret.
