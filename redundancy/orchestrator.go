@@ -46,12 +46,11 @@ type Orchestrator struct {
 	concurrency   int
 	dryRun        bool
 
-	sf       singleflight.Group
-	saveMu   sync.Mutex
-	emitMu   sync.Mutex // serialises delivery: subscribers see one event at a time
-	wake     chan struct{}
-	inflight atomic.Int64               // Run: targets being processed
-	parent   atomic.Pointer[parentLink] // set when o is nested in another orchestrator
+	sf     singleflight.Group
+	saveMu sync.Mutex
+	emitMu sync.Mutex                 // serialises delivery: subscribers see one event at a time
+	wake   chan struct{}              // pokes Run's loop (schedule.go)
+	parent atomic.Pointer[parentLink] // set when o is nested in another orchestrator
 
 	mu       sync.Mutex
 	targets  map[string]*target
@@ -65,6 +64,15 @@ type Orchestrator struct {
 	dirty    bool                     // state changed since it was last saved
 	lastSave time.Time
 	saves    int // state writes, for tests
+
+	// The scheduler (schedule.go), guarded by mu.
+	due        dueHeap    // idle targets by next check
+	urgent     fifo       // triggered targets waiting for a check
+	ready      fifo       // due targets waiting for a check
+	nextSeq    int        // seq of the next target added
+	work       *sync.Cond // on mu: signals Run's workers; nil when Run is not running
+	scheduling bool       // Run's loop is running
+	wakeAt     time.Time  // when Run's loop will wake on its own; zero: only when poked
 }
 
 // parentLink is where a nested orchestrator sits: its parent and its
@@ -125,6 +133,7 @@ func (o *Orchestrator) Add(t Target) error {
 	}
 	o.targets[t.Name] = tg
 	o.order = append(o.order, t.Name)
+	o.queueLocked(tg)
 	return nil
 }
 
@@ -143,14 +152,11 @@ func (o *Orchestrator) Names() []string {
 // ignored. Trigger never blocks.
 func (o *Orchestrator) Trigger(name string) {
 	o.mu.Lock()
-	t, ok := o.targets[name]
-	if ok {
+	if t, ok := o.targets[name]; ok {
 		t.triggered = true
+		o.listLocked(t)
 	}
 	o.mu.Unlock()
-	if ok {
-		o.poke()
-	}
 }
 
 // poke wakes Run's loop without blocking.

@@ -13,8 +13,13 @@ type target struct {
 	lastCheck time.Time
 	nextCheck time.Time
 	busy      bool
-	triggered bool // Trigger asked for a check ahead of the schedule
-	woken     bool // the check under way was triggered
+	triggered bool   // Trigger asked for a check ahead of the schedule
+	woken     bool   // the check under way was triggered
+	listed    bool   // on the orchestrator's urgent or ready list (schedule.go)
+	urgent    bool   // listed on the urgent list
+	listing   uint64 // counts listings and claims: tells stale list entries
+	heapIdx   int    // index in the orchestrator's due heap; -1 when not in it
+	seq       int    // order of addition: breaks ties in the due heap
 
 	failures     int // consecutive degraded or unhealthy reports
 	successes    int // consecutive healthy reports
