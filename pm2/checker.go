@@ -24,6 +24,9 @@ type Checker struct {
 
 	mu   sync.Mutex
 	hist map[string]*history
+
+	eco ecosystemCache // the last load of cfg.Ecosystem
+	ops opsState       // probes and the daemon's memory
 }
 
 var _ redundancy.Checker = (*Checker)(nil)
@@ -67,6 +70,7 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		findings = append(findings, c.dumpFindings(procs, daemonUp)...)
 	}
 	findings = append(findings, c.logFindings(procs)...)
+	findings = append(findings, c.opsFindings(ctx, procs, daemonUp)...)
 	if c.cfg.Ecosystem != "" {
 		findings = append(findings, c.ecosystemFindings(ctx)...)
 	}

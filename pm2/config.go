@@ -17,6 +17,10 @@ type App struct {
 	MaxMemoryBytes uint64
 	// MaxCPUPercent is the CPU limit per process; 0 takes Config.MaxCPUPercent.
 	MaxCPUPercent float64
+	// Probe, when set, checks that the app really serves while PM2 says it
+	// is online (a TCP port or an HTTP URL), and finds who holds its port
+	// when it cannot bind it. Nil: PM2's word is taken.
+	Probe *Probe
 }
 
 // Config configures the Checker and the Recoverer; give both the same one.
@@ -64,6 +68,21 @@ type Config struct {
 	// (default 30 days).
 	LogKeep    int
 	LogKeepFor time.Duration
+	// LogDirs are directories, besides Home, under which the apps' logs
+	// may be rotated. A log the daemon reports outside Home and LogDirs is
+	// never rotated: when it is too large the finding is
+	// ProblemLogOutsideDirs, for people to act on.
+	LogDirs []string
+
+	// DaemonMaxMemoryBytes bounds the PM2 daemon's own resident memory
+	// (its God process leaks over weeks): above it, a
+	// ProblemDaemonMemoryHigh finding. 0: not watched. Needs Home.
+	DaemonMaxMemoryBytes uint64
+	// MaintenanceWindow says whether a moment is inside a maintenance
+	// window. A daemon above DaemonMaxMemoryBytes is replaced (pm2 update,
+	// which restarts the daemon and resurrects its apps) only inside one,
+	// and only while every expected app is fine. Nil: alert only.
+	MaintenanceWindow func(time.Time) bool
 
 	// Clock tells the time (crash-loop windows, stuck bounds, rotated log
 	// names). Default the real clock.

@@ -39,8 +39,18 @@
 // (a process exiting, say) trigger a check at once instead of at the next
 // interval.
 //
+// PM2's word is checked against what runs where the Config asks for it: an
+// App with a Probe (a TCP port or an HTTP URL) is reported when PM2 calls
+// it online but its pid is gone or it does not serve, and, when its error
+// log says EADDRINUSE, whoever outside PM2 holds its port is named (and
+// stopped only when Probe.OwnHolders declares it ours).
+// Config.DaemonMaxMemoryBytes bounds the daemon's own memory; pm2 update
+// (Updater) replaces a leaking daemon only inside Config.MaintenanceWindow.
+//
 // RotateLog rotates a log without losing lines: it compresses it to a
 // timestamped .gz beside it and truncates it in place, pausing the PM2
 // daemon (PauseDaemon) for the instant between the last read and the
-// truncation.
+// truncation. Only logs under PM2_HOME or Config.LogDirs are rotated
+// (RotateOptions.Within); a log the daemon reports elsewhere is reported
+// as ProblemLogOutsideDirs.
 package pm2

@@ -148,6 +148,9 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 		if bin != "" {
 			opts = append(opts, pm2.WithBinary(bin))
 		}
+		if c.CLITimeout > 0 {
+			opts = append(opts, pm2.WithTimeout(time.Duration(c.CLITimeout)))
+		}
 		if c.Optional && !daemonListening(home) {
 			return nil, []Note{{"pm2", fmt.Sprintf("not present (no PM2 daemon running in %s): skipped", home)}}, nil
 		}
@@ -156,27 +159,35 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 		if err != nil {
 			return nil, nil, err
 		}
-		client, err = pm2.OpenClient(ctx, mode, cli, pm2.NativeOptions{})
+		client, err = pm2.OpenClient(ctx, mode, cli, pm2.NativeOptions{Timeout: time.Duration(c.RPCTimeout)})
 		if err != nil {
 			return nil, nil, fmt.Errorf("pm2: %w", err)
 		}
 	}
 	pc := pm2.Config{
-		Home:              home,
-		Ecosystem:         c.Ecosystem,
-		CrashLoopRestarts: c.Limits.CrashLoopRestarts,
-		CrashLoopWindow:   time.Duration(c.Limits.CrashLoopWindow),
-		StuckAfter:        time.Duration(c.Limits.StuckAfter),
-		MaxMemoryBytes:    c.Limits.MaxMemoryMB << 20,
-		MaxCPUPercent:     c.Limits.MaxCPUPercent,
-		LogMaxBytes:       c.Limits.LogMaxMB << 20,
-		MinFreeBytes:      c.Limits.MinFreeMB << 20,
+		Home:                 home,
+		Ecosystem:            c.Ecosystem,
+		Node:                 c.Node,
+		LogDirs:              c.LogDirs,
+		CrashLoopRestarts:    c.Limits.CrashLoopRestarts,
+		CrashLoopWindow:      time.Duration(c.Limits.CrashLoopWindow),
+		StuckAfter:           time.Duration(c.Limits.StuckAfter),
+		MaxMemoryBytes:       uint64(max(c.Limits.MaxMemory.Bytes(int64(c.Limits.MaxMemoryMB)), 0)),
+		MaxCPUPercent:        c.Limits.MaxCPUPercent,
+		CPUChecks:            c.Limits.CPUChecks,
+		LogMaxBytes:          c.Limits.LogMax.Bytes(c.Limits.LogMaxMB),
+		DaemonLogMaxBytes:    c.Limits.DaemonLogMax.Bytes(0),
+		MinFreeBytes:         c.Limits.MinFree.Bytes(c.Limits.MinFreeMB),
+		LogKeep:              c.Limits.LogKeep,
+		LogKeepFor:           time.Duration(c.Limits.LogKeepFor),
+		DaemonMaxMemoryBytes: uint64(max(c.Limits.DaemonMaxMemory.Bytes(0), 0)),
 	}
 	if deps.PM2Client != nil && c.Home == "" {
 		pc.Home = "" // a replacement client has no PM2_HOME to look at
 	}
 	for _, a := range c.Apps {
-		pc.Apps = append(pc.Apps, pm2.App{Name: a.Name, StopOK: a.StopOK, MaxMemoryBytes: a.MaxMemoryMB << 20, MaxCPUPercent: a.MaxCPUPercent})
+		pc.Apps = append(pc.Apps, pm2.App{Name: a.Name, StopOK: a.StopOK, MaxMemoryBytes: uint64(max(a.MaxMemory.Bytes(int64(a.MaxMemoryMB)), 0)),
+			MaxCPUPercent: a.MaxCPUPercent, Probe: a.Probe.Probe()})
 	}
 	var notes []Note
 	if len(c.Apps) == 0 {
@@ -264,7 +275,7 @@ func githubTargets(ctx context.Context, cfg *config.Config, deps Deps) ([]redund
 			return nil, nil, fmt.Errorf("github: %w", err)
 		}
 		for _, r := range c.Repos {
-			checker, err := ghactions.NewChecker(client.Actions, ghactions.Repo{Owner: r.Owner, Name: r.Name, Branch: r.Branch, Workflows: r.Workflows})
+			checker, err := ghactions.NewChecker(client, ghactions.Repo{Owner: r.Owner, Name: r.Name, Branch: r.Branch, Workflows: r.Workflows})
 			if err != nil {
 				return nil, nil, fmt.Errorf("github %s/%s: %w", r.Owner, r.Name, err)
 			}
