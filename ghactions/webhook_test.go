@@ -320,3 +320,27 @@ func ExampleWebhook() {
 	mux.Handle("POST /hooks/github", hook) // on the listener GitHub reaches
 	// Output:
 }
+
+// FuzzWebhook feeds arbitrary deliveries to the handler: it never panics,
+// and nothing whose signature is not the body's HMAC gets a 2xx.
+func FuzzWebhook(f *testing.F) {
+	h, err := ghactions.NewWebhook(hookSecret)
+	require.NoError(f, err)
+	run := []byte(`{"action":"completed","workflow_run":{"id":1,"workflow_id":2,"status":"completed","conclusion":"failure"},"repository":{"full_name":"octo/app"}}`)
+	f.Add(run, ghtest.SignDelivery(hookSecret, run), "workflow_run", "application/json")
+	f.Add(run, "sha256=", "workflow_run", "application/json")
+	f.Add([]byte("payload=%7B%7D"), ghtest.SignDelivery(hookSecret, []byte("payload=%7B%7D")), "ping", "application/x-www-form-urlencoded")
+	f.Add([]byte(`{"workflow_job":[]}`), ghtest.SignDelivery(hookSecret, []byte(`{"workflow_job":[]}`)), "workflow_job", "application/json; charset=utf-8")
+	var n atomic.Int64
+	f.Fuzz(func(t *testing.T, body []byte, sig, event, ct string) {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/github", bytes.NewReader(body))
+		req.Header.Set("Content-Type", ct)
+		req.Header.Set("X-Hub-Signature-256", sig)
+		req.Header.Set("X-GitHub-Event", event)
+		req.Header.Set("X-GitHub-Delivery", "fuzz-"+itoa(n.Add(1)))
+		rec := deliver(h, req)
+		if rec.Code < 300 && sig != ghtest.SignDelivery(hookSecret, body) {
+			t.Fatalf("answered %d to a delivery signed %q", rec.Code, sig)
+		}
+	})
+}

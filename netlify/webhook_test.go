@@ -205,3 +205,22 @@ func ExampleWebhook() {
 	mux.Handle("POST /hooks/netlify", hook) // on the listener Netlify reaches
 	// Output:
 }
+
+// FuzzWebhook feeds arbitrary notifications to the handler: it never
+// panics, and nothing but a body signed with the secret gets a 2xx.
+func FuzzWebhook(f *testing.F) {
+	h, err := netlify.NewWebhook(hookSecret)
+	require.NoError(f, err)
+	body := []byte(`{"id":"d1","site_id":"site-1","state":"error"}`)
+	valid := netlifytest.SignNotification(hookSecret, body)
+	f.Add(body, valid)
+	f.Add(body, "")
+	f.Add([]byte(`{}`), netlifytest.SignNotification(hookSecret, []byte(`{}`)))
+	f.Add(body, "eyJhbGciOiJub25lIn0.eyJpc3MiOiJuZXRsaWZ5In0.")
+	f.Fuzz(func(t *testing.T, body []byte, sig string) {
+		rec := post(t, h, body, sig)
+		if rec.Code < 300 && sig != netlifytest.SignNotification(hookSecret, body) {
+			t.Fatalf("answered %d to a notification signed %q", rec.Code, sig)
+		}
+	})
+}
