@@ -181,4 +181,3 @@ func (c cost) String() string {
 	}
 	return fmt.Sprint(c.calls)
 }
-
