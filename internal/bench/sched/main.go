@@ -3,11 +3,14 @@
 //	go run ./internal/bench/sched
 //
 // For 1,000, 10,000 and 100,000 healthy targets it prints the CPU one Tick
-// costs per target (every target due, on a fake clock) and the CPU Run
-// costs per check (real clock, every target on a 1s interval, measured over
-// a window after the first round), both as the process's user+system time
-// (getrusage, garbage collection included) divided by the checks done.
-// Its last line is machine-readable:
+// costs per target (every target due, on a fake clock; Ticks back to back,
+// and Ticks paced once a second of real time as Run's rounds are: a burst
+// after an idle second costs more, caches and threads being cold) and the
+// CPU Run costs per check (real clock, every target on a 1s interval,
+// measured over a window after the first round), all as the process's
+// user+system time (getrusage, garbage collection included) divided by the
+// checks done. Run/Tick compares with the back-to-back Tick. Its last line
+// is machine-readable:
 //
 //	run_vs_tick=<Run per check / Tick per target, at 10k> growth_100k_vs_1k=<Run per check at 100k / at 1k>
 //
@@ -48,9 +51,9 @@ func main() {
 }
 
 type result struct {
-	n               int
-	tickPer, runPer time.Duration // CPU per target checked
-	runRate         float64       // checks per second under Run
+	n                         int
+	tickPer, pacedPer, runPer time.Duration // CPU per target checked
+	runRate                   float64       // checks per second under Run
 }
 
 func run(ctx context.Context, sizeList string, window time.Duration, tickChecks int) error {
@@ -66,7 +69,7 @@ func run(ctx context.Context, sizeList string, window time.Duration, tickChecks 
 		return errors.New("-window and -tick-checks must be positive")
 	}
 	fmt.Printf("GOMAXPROCS=%d, healthy targets, interval 1s, concurrency 16 (the default)\n\n", runtime.GOMAXPROCS(0))
-	fmt.Printf("%8s  %16s  %16s  %10s  %12s\n", "targets", "Tick CPU/target", "Run CPU/check", "Run/Tick", "Run rate/s")
+	fmt.Printf("%8s  %16s  %18s  %16s  %10s  %12s\n", "targets", "Tick CPU/target", "paced Tick (1/s)", "Run CPU/check", "Run/Tick", "Run rate/s")
 	var res []result
 	for _, n := range ns {
 		if ctx.Err() != nil {
@@ -77,11 +80,14 @@ func run(ctx context.Context, sizeList string, window time.Duration, tickChecks 
 		if r.tickPer, err = measureTick(ctx, n, tickChecks); err != nil {
 			return err
 		}
+		if r.pacedPer, err = measurePacedTick(ctx, n, pacedTicks); err != nil {
+			return err
+		}
 		if r.runPer, r.runRate, err = measureRun(ctx, n, window); err != nil {
 			return err
 		}
 		res = append(res, r)
-		fmt.Printf("%8d  %16s  %16s  %10.2f  %12.0f\n", n, us(r.tickPer), us(r.runPer), ratio(r.runPer, r.tickPer), r.runRate)
+		fmt.Printf("%8d  %16s  %18s  %16s  %10.2f  %12.0f\n", n, us(r.tickPer), us(r.pacedPer), us(r.runPer), ratio(r.runPer, r.tickPer), r.runRate)
 	}
 	var at10k, at1k, at100k result
 	for _, r := range res {
@@ -142,6 +148,38 @@ func measureTick(ctx context.Context, n, checks int) (time.Duration, error) {
 	done := h.calls.Load() - c0
 	if done != int64(ticks*n) {
 		return 0, fmt.Errorf("tick: %d checks, want %d", done, ticks*n)
+	}
+	return (cpu() - before) / time.Duration(done), nil
+}
+
+// pacedTicks is how many Ticks measurePacedTick times.
+const pacedTicks = 5
+
+// measurePacedTick returns the CPU a Tick costs per target when Ticks come
+// once a second of real time, as Run's rounds do.
+func measurePacedTick(ctx context.Context, n, ticks int) (time.Duration, error) {
+	clock := redundancytest.NewFakeClock(time.Time{})
+	o, h, err := build(n, clock)
+	if err != nil {
+		return 0, err
+	}
+	o.Tick(ctx)
+	runtime.GC()
+	time.Sleep(time.Second)
+	before, c0 := cpu(), h.calls.Load()
+	for range ticks {
+		start := time.Now()
+		clock.Advance(time.Second)
+		o.Tick(ctx)
+		select {
+		case <-time.After(time.Until(start.Add(time.Second))):
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		}
+	}
+	done := h.calls.Load() - c0
+	if done != int64(ticks*n) {
+		return 0, fmt.Errorf("paced tick: %d checks, want %d", done, ticks*n)
 	}
 	return (cpu() - before) / time.Duration(done), nil
 }
