@@ -256,12 +256,15 @@ func later(a, b time.Time) time.Time {
 // startWorkers starts n workers that check and recover listed targets
 // until ctx ends; wait waits for them to return.
 func (o *Orchestrator) startWorkers(ctx context.Context, n int) (wait func()) {
+	work := sync.NewCond(&o.mu)
 	o.mu.Lock()
-	o.work = sync.NewCond(&o.mu)
+	o.work = work
 	o.mu.Unlock()
+	// The callback may still run after wait has cleared o.work: it keeps
+	// its own reference.
 	stop := context.AfterFunc(ctx, func() {
 		o.mu.Lock()
-		o.work.Broadcast()
+		work.Broadcast()
 		o.mu.Unlock()
 	})
 	var wg sync.WaitGroup
