@@ -36,18 +36,18 @@ type stateFile struct {
 
 // targetRecord is what survives a restart of one target.
 type targetRecord struct {
-	Status       Status         `json:"status"`
-	LastCheck    time.Time      `json:"last_check,omitzero"`
-	Failures     int            `json:"failures"`
-	Successes    int            `json:"successes"`
-	NeedRecheck  bool           `json:"need_recheck,omitempty"`
-	HealthySince time.Time      `json:"healthy_since,omitzero"`
-	Attempts     []time.Time    `json:"attempts,omitempty"`
-	BackoffN     int            `json:"backoff_n"`
-	NextAttempt  time.Time      `json:"next_attempt,omitzero"`
-	Escalated    bool           `json:"escalated"`
-	Recoveries   int            `json:"recoveries"`
-	History      []ActionResult `json:"history,omitempty"`
+	Status       Status          `json:"status"`
+	LastCheck    time.Time       `json:"last_check,omitzero"`
+	Failures     int             `json:"failures"`
+	Successes    int             `json:"successes"`
+	NeedRecheck  bool            `json:"need_recheck,omitempty"`
+	HealthySince time.Time       `json:"healthy_since,omitzero"`
+	Attempts     []time.Time     `json:"attempts,omitempty"`
+	BackoffN     int             `json:"backoff_n"`
+	NextAttempt  time.Time       `json:"next_attempt,omitzero"`
+	Escalated    bool            `json:"escalated"`
+	Recoveries   int             `json:"recoveries"`
+	History      []ActionResult  `json:"history,omitempty"`
 	AttemptLog   []AttemptRecord `json:"attempt_log,omitempty"`
 	Alerts       *alertTrack     `json:"alerts,omitempty"`
 }
