@@ -140,6 +140,10 @@ func (o *Orchestrator) alertCheck(t *target, r Report, now time.Time) []Event {
 		}
 		switch a.State {
 		case AlertPending:
+			if o.silencedBy(t.spec.Name, a.Problem, now, true) != "" {
+				a.Free = 0 // repairs are paused: the repair gets its chance after the window
+				continue
+			}
 			if counts {
 				a.Free++
 			}
