@@ -104,10 +104,16 @@ func (o *Orchestrator) Silence(s Silence) (Silence, error) {
 	}
 	w, err := compileWindow(s)
 	if err != nil {
-		return Silence{}, fmt.Errorf("%w %q: %w", ErrInvalidSilence, s.ID, err)
+		return Silence{}, fmt.Errorf("%w%s: %w", ErrInvalidSilence, silenceLabel(s.ID), err)
 	}
 	if w.expired(now) {
-		return Silence{}, fmt.Errorf("%w %q: it has ended (until %s)", ErrInvalidSilence, s.ID, s.Until.Format(time.RFC3339))
+		return Silence{}, fmt.Errorf("%w%s: it has ended (until %s)", ErrInvalidSilence, silenceLabel(s.ID), s.Until.Format(time.RFC3339))
+	}
+	if s.ID == "" {
+		var b [6]byte
+		_, _ = rand.Read(b[:])
+		s.ID = "s-" + hex.EncodeToString(b[:])
+		w.s.ID = s.ID
 	}
 	o.sil.mu.Lock()
 	i := slices.IndexFunc(o.sil.list, func(x *window) bool { return x.s.ID == s.ID })
@@ -127,18 +133,22 @@ func (o *Orchestrator) Silence(s Silence) (Silence, error) {
 	return s, nil
 }
 
+// silenceLabel names a silence in errors: ` "id"`, or nothing for one
+// without an ID yet.
+func silenceLabel(id string) string {
+	if id == "" {
+		return ""
+	}
+	return fmt.Sprintf(" %q", id)
+}
+
 // normalizeSilence checks the fields of s that need no schedule and fills
-// in the ID, Created and a one-off Until.
+// in Created and a one-off Until.
 func normalizeSilence(s Silence, now time.Time) (Silence, error) {
-	if s.ID == "" {
-		var b [6]byte
-		_, _ = rand.Read(b[:])
-		s.ID = "s-" + hex.EncodeToString(b[:])
-	}
 	bad := func(format string, args ...any) (Silence, error) {
-		return Silence{}, fmt.Errorf("%w %q: %s", ErrInvalidSilence, s.ID, fmt.Sprintf(format, args...))
+		return Silence{}, fmt.Errorf("%w%s: %s", ErrInvalidSilence, silenceLabel(s.ID), fmt.Sprintf(format, args...))
 	}
-	if !silenceIDRE.MatchString(s.ID) {
+	if s.ID != "" && !silenceIDRE.MatchString(s.ID) {
 		return bad("id must be 1 to 64 letters, digits, '.', '_' or '-'")
 	}
 	if s.Target == "" && s.Problem == "" {
