@@ -98,7 +98,12 @@ func (r *Redactor) String(s string) string {
 			s = strings.ReplaceAll(s, sec, Redacted)
 		}
 	}
-	s = authRE.ReplaceAllString(s, "${1}${2}"+Redacted)
+	s = authRE.ReplaceAllStringFunc(s, func(m string) string {
+		if strings.Contains(m, Redacted[1:len(Redacted)-1]) {
+			return m // already redacted: String is idempotent
+		}
+		return authRE.ReplaceAllString(m, "${1}${2}"+Redacted)
+	})
 	s = bearerRE.ReplaceAllString(s, "${1} "+Redacted)
 	s = queryRE.ReplaceAllString(s, "${1}="+Redacted)
 	s = userinfoRE.ReplaceAllString(s, "${1}"+Redacted+"@")

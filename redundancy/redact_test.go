@@ -23,6 +23,10 @@ func TestRedactorString(t *testing.T) {
 	} {
 		assert.Equal(t, tc.want, r.String(tc.in), tc.in)
 	}
+	for _, in := range []string{"Authorization: Bearer abc.def.ghi", `{"Authorization":"token ghx"}`, "x?token=abc&y=s3cr3t-value"} {
+		once := r.String(in)
+		assert.Equal(t, once, r.String(once), "redacting twice changes nothing: %q", in)
+	}
 	var nilR *redundancy.Redactor
 	assert.Equal(t, "Bearer [REDACTED]", nilR.String("Bearer abcdefgh12345"), "a nil redactor still redacts patterns")
 }

@@ -11,14 +11,23 @@ import (
 	"os"
 
 	"github.com/uras-dev/uras/internal/cli"
-	"github.com/uras-dev/uras/internal/logging"
+	"github.com/uras-dev/uras/internal/config"
+	"github.com/uras-dev/uras/internal/demo"
 	"github.com/uras-dev/uras/internal/system"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
+const logFile = "comprehensive-launcher.log"
+
 func main() {
-	os.Exit(cli.Main(cli.Mode{
+	os.Exit(launch.Main(launch.Command[*config.Config]{
 		Name:    "launcher",
-		Layout:  system.Launcher, // one orchestrator over everything
-		LogFile: logging.FileLauncher,
+		Title:   system.Launcher.Title(),
+		Summary: "launcher keeps PM2, GitHub Actions and Netlify automations alive with one orchestrator\nover every configured target.",
+		Help:    cli.Help,
+		LogFile: logFile,
+		Load:    cli.Load,
+		Build:   cli.Build(system.Launcher),
+		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Launcher, logFile)},
 	}))
 }

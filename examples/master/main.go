@@ -11,14 +11,23 @@ import (
 	"os"
 
 	"github.com/uras-dev/uras/internal/cli"
-	"github.com/uras-dev/uras/internal/logging"
+	"github.com/uras-dev/uras/internal/config"
+	"github.com/uras-dev/uras/internal/demo"
 	"github.com/uras-dev/uras/internal/system"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
+const logFile = "master-orchestrator.log"
+
 func main() {
-	os.Exit(cli.Main(cli.Mode{
+	os.Exit(launch.Main(launch.Command[*config.Config]{
 		Name:    "master",
-		Layout:  system.Master, // per-system orchestrators under a master
-		LogFile: logging.FileMaster,
+		Title:   system.Master.Title(),
+		Summary: "master keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system, each a target of a master that recovers a system as a whole.",
+		Help:    cli.Help,
+		LogFile: logFile,
+		Load:    cli.Load,
+		Build:   cli.Build(system.Master),
+		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Master, logFile)},
 	}))
 }

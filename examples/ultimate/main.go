@@ -7,22 +7,32 @@
 //	go run ./examples/ultimate health-check  # check what the default config finds here
 //	go run ./examples/ultimate help
 //
-// Copy it to write your own launcher: the composition lives in
-// internal/system (Build), the verbs in internal/cli.
+// The shell (verbs, PID file, monitor, dashboard, endpoint, logs) is the
+// public package redundancy/launch; this main gives it a configuration
+// loader, a build function and the demo verb.
 package main
 
 import (
 	"os"
 
 	"github.com/uras-dev/uras/internal/cli"
-	"github.com/uras-dev/uras/internal/logging"
+	"github.com/uras-dev/uras/internal/config"
+	"github.com/uras-dev/uras/internal/demo"
 	"github.com/uras-dev/uras/internal/system"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
+const logFile = "ultimate-redundancy.log"
+
 func main() {
-	os.Exit(cli.Main(cli.Mode{
+	os.Exit(launch.Main(launch.Command[*config.Config]{
 		Name:    "ultimate",
-		Layout:  system.Ultimate, // master + alerts + state + escalation reports
-		LogFile: logging.FileUltimate,
+		Title:   system.Ultimate.Title(),
+		Summary: "ultimate keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system under a master, with webhook alerts, persisted state and escalation reports.",
+		Help:    cli.Help,
+		LogFile: logFile,
+		Load:    cli.Load,
+		Build:   cli.Build(system.Ultimate),
+		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Ultimate, logFile)},
 	}))
 }

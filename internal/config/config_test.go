@@ -4,6 +4,8 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -11,6 +13,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/uras-dev/uras/internal/config"
+	"github.com/uras-dev/uras/redundancy"
 )
 
 func env(kv ...string) func(string) string {
@@ -95,7 +98,7 @@ alerts:
 	assert.Equal(t, "https://api.netlify.com/build_hooks/abc", cfg.Netlify.BuildHookURL)
 	assert.Equal(t, "https://hooks.example/b?token=s3", cfg.Alerts.Webhooks[1].URL)
 	assert.Contains(t, cfg.Secrets(), "https://hooks.example/b?token=s3")
-	assert.NotContains(t, cfg.Secrets(), "https://hooks.example/a")
+	assert.Contains(t, cfg.Secrets(), "https://hooks.example/a", "an inline webhook URL is a secret too (its path often is one)")
 	p := cfg.TargetPolicy(cfg.PM2.Policy)
 	assert.Equal(t, 10*time.Second, p.Interval, "section policy wins")
 	assert.Equal(t, 2, p.FailureThreshold, "default policy fills the rest")
@@ -136,6 +139,21 @@ func TestBadConfigs(t *testing.T) {
 		{"duplicate app", "pm2:\n  apps:\n    - name: a\n    - name: a\n", nil, `:4: pm2.apps[1].name: duplicate app "a"`},
 		{"syntax error", "pm2:\n  home: [\n", nil, ":2: YAML syntax: did not find expected node content"},
 		{"netlify site without token", "netlify:\n  site_id: shop\n", nil, "NETLIFY_AUTH_TOKEN: not set"},
+		{"interval below minimum", "pm2: {}\npolicy:\n  interval: 1ns\n", nil, ":3: policy.interval: 1ns is below the minimum 1s"},
+		{"section interval below minimum", "pm2:\n  policy:\n    interval: 500ms\n", nil, ":3: pm2.policy.interval: 500ms is below the minimum 1s"},
+		{"timeout below minimum", "pm2: {}\npolicy: {timeout: 1ms}\n", nil, ":2: policy.timeout: 1ms is below the minimum 100ms"},
+		{"budget window below minimum", "pm2: {}\npolicy:\n  budget: {window: 10ms}\n", nil, ":3: policy.budget.window: 10ms is below the minimum 1s"},
+		{"backoff base above max", "pm2: {}\npolicy:\n  backoff:\n    base: 10m\n    max: 1m\n", nil, ":4: policy.backoff.base: 10m0s is above backoff.max 1m0s"},
+		{"backoff base above the default max", "pm2: {}\npolicy:\n  backoff:\n    base: 10m\n", nil,
+			":4: policy.backoff.base: backoff base 10m0s is above backoff max 5m0s (the default) in the default policy"},
+		{"section base above the default policy's max", "policy:\n  backoff: {max: 1m}\ngithub:\n  policy:\n    backoff:\n      base: 2m\n", nil,
+			":6: github.policy.backoff.base: backoff base 2m0s is above backoff max 1m0s in github"},
+		{"section max below the default policy's base", "policy:\n  backoff: {base: 2m}\nnetlify:\n  policy:\n    backoff:\n      max: 1m\n", nil,
+			":2: policy.backoff.base: backoff base 2m0s is above backoff max 1m0s in netlify"},
+		{"empty file", "", nil, "config FILE: nothing to watch: the file is empty; give at least one of pm2, github, netlify"},
+		{"document marker only", "---\n", nil, "nothing to watch: the file is empty"},
+		{"comments only", "# nothing\n", nil, "nothing to watch: the file is empty"},
+		{"no section", "logs: {dir: x}\nlisten: 127.0.0.1:1\n", nil, ":1: nothing to watch: the file has none of the sections pm2, github, netlify"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
@@ -146,7 +164,7 @@ func TestBadConfigs(t *testing.T) {
 			var ce *config.Error
 			require.ErrorAs(t, err, &ce)
 			assert.ErrorIs(t, err, config.ErrInvalid)
-			assert.Contains(t, err.Error(), tc.want)
+			assert.Contains(t, err.Error(), strings.ReplaceAll(tc.want, "FILE", path))
 			if ce.File != "environment" {
 				assert.Contains(t, err.Error(), "config "+path)
 			}
@@ -165,7 +183,90 @@ func TestUnreadableFile(t *testing.T) {
 	dir := t.TempDir()
 	_, err = config.Load(dir, env())
 	require.Error(t, err)
-	assert.Contains(t, err.Error(), "cannot read file")
+	assert.Contains(t, err.Error(), "cannot read file: not a regular file but a directory")
+}
+
+// Hostile paths end at once in a one-line error naming what is wrong:
+// nothing is read from a device, a FIFO is never waited on, and a huge
+// file is refused by its size.
+func TestHostileConfigPaths(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	fifo := filepath.Join(dir, "fifo.yaml")
+	require.NoError(t, syscall.Mkfifo(fifo, 0o600))
+	huge := filepath.Join(dir, "huge.yaml")
+	f, err := os.Create(huge)
+	require.NoError(t, err)
+	require.NoError(t, f.Truncate(50<<20)) // 50 MB (sparse)
+	require.NoError(t, f.Close())
+	for _, tc := range []struct{ path, want string }{
+		{"/dev/zero", "config /dev/zero: cannot read file: not a regular file but a character device"},
+		{fifo, "config " + fifo + ": cannot read file: not a regular file but a named pipe (FIFO)"},
+		{huge, "config " + huge + ": cannot read file: larger than 1048576 bytes"},
+	} {
+		t.Run(filepath.Base(tc.path), func(t *testing.T) {
+			t.Parallel()
+			done := make(chan error, 1)
+			go func() { _, err := config.Load(tc.path, env()); done <- err }()
+			select {
+			case err := <-done:
+				require.Error(t, err)
+				assert.Contains(t, err.Error(), tc.want)
+				assert.ErrorIs(t, err, config.ErrInvalid)
+				assert.NotContains(t, err.Error(), "\n")
+			case <-time.After(10 * time.Second):
+				t.Fatal("Load blocked")
+			}
+		})
+	}
+}
+
+// FuzzParse feeds arbitrary bytes to the parser: it returns a config or
+// an *Error wrapping ErrInvalid on one line, and never panics.
+func FuzzParse(f *testing.F) {
+	f.Add([]byte(""))
+	f.Add([]byte("---\n"))
+	f.Add(config.DefaultYAML())
+	f.Add([]byte("pm2:\n  apps:\n    - name: web\npolicy: {interval: 1ns}\n"))
+	f.Add([]byte("github:\n  repos: [{owner: o, name: n, branch: b}]\n  policy: {backoff: {base: 10m}}\n"))
+	f.Add([]byte("netlify:\n  probes:\n    - {name: x, url: 'http://a'}\nalerts: {webhooks: [{url: 'http://h'}]}\n"))
+	f.Add([]byte("pm2: &a {home: x}\ngithub: *a\n"))
+	f.Add([]byte("logs: {levels: {pm2: debug}}\npm2:\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		cfg, err := config.Parse("f.yaml", data, env())
+		if err != nil {
+			var ce *config.Error
+			require.ErrorAs(t, err, &ce)
+			require.ErrorIs(t, err, config.ErrInvalid)
+			require.True(t, strings.HasPrefix(err.Error(), "config "), err.Error())
+			return
+		}
+		require.NotNil(t, cfg)
+		require.True(t, cfg.PM2 != nil || cfg.GitHub != nil || cfg.Netlify != nil, "a config that watches nothing is refused")
+		policies := []*config.Policy{nil}
+		if cfg.PM2 != nil {
+			policies = append(policies, cfg.PM2.Policy)
+		}
+		if cfg.GitHub != nil {
+			policies = append(policies, cfg.GitHub.Policy)
+		}
+		if cfg.Netlify != nil {
+			policies = append(policies, cfg.Netlify.Policy)
+		}
+		for _, p := range policies {
+			rp := cfg.TargetPolicy(p)
+			require.NoError(t, rp.Validate())
+			require.True(t, rp.Interval == 0 || rp.Interval >= time.Second, "interval %s", rp.Interval)
+			d := redundancy.DefaultPolicy()
+			if rp.Backoff.Base != 0 {
+				d.Backoff.Base = rp.Backoff.Base
+			}
+			if rp.Backoff.Max != 0 {
+				d.Backoff.Max = rp.Backoff.Max
+			}
+			require.LessOrEqual(t, d.Backoff.Base, d.Backoff.Max)
+		}
+	})
 }
 
 func TestSeveralProblemsReportsFirst(t *testing.T) {
@@ -175,10 +276,24 @@ func TestSeveralProblemsReportsFirst(t *testing.T) {
 	assert.Equal(t, "config x.yaml:1: a: unknown key (and 1 more problem(s))", err.Error())
 }
 
-func TestEmptyFileIsValid(t *testing.T) {
+// A section written with no value is configured with its defaults: it is
+// not dropped (which would leave nothing to watch).
+func TestSectionWithoutValueIsConfigured(t *testing.T) {
 	t.Parallel()
-	cfg, err := config.Parse("empty.yaml", nil, env())
+	cfg, err := config.Parse("bare.yaml", []byte("pm2:\n"), env())
 	require.NoError(t, err)
-	assert.Nil(t, cfg.PM2, "an empty file watches nothing")
+	require.NotNil(t, cfg.PM2)
+	assert.Nil(t, cfg.GitHub)
 	assert.Equal(t, ".uras", cfg.State.Dir)
+}
+
+func TestEndpointTokenFromEnvironment(t *testing.T) {
+	t.Parallel()
+	cfg, err := config.Parse("t.yaml", []byte("listen: 0.0.0.0:9321\nlisten_token_env: MY_TOKEN\npm2: {}\n"), env("MY_TOKEN", "tok-123456"))
+	require.NoError(t, err)
+	assert.Equal(t, "tok-123456", cfg.ListenToken)
+	assert.Contains(t, cfg.Secrets(), "tok-123456")
+	cfg, err = config.Parse("t.yaml", []byte("pm2: {}\n"), env(config.EnvEndpointToken, "tok-default"))
+	require.NoError(t, err)
+	assert.Equal(t, "tok-default", cfg.ListenToken)
 }

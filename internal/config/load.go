@@ -13,6 +13,8 @@ import (
 	"strings"
 
 	"go.yaml.in/yaml/v3"
+
+	"github.com/uras-dev/uras/internal/fsutil"
 )
 
 //go:embed default.yaml
@@ -67,23 +69,54 @@ func Default(getenv func(string) string) (*Config, error) {
 	return parse("", defaultYAML, getenv)
 }
 
+// MaxFileSize is the largest configuration file Load reads (1 MiB: a
+// configuration is a page or two of YAML).
+const MaxFileSize = 1 << 20
+
 // Load reads the configuration file at path (the embedded default when
 // path is ""), decodes it strictly, validates it and applies the
 // environment (getenv; nil means os.Getenv). Every failure is an *Error.
+// Only a regular file of at most MaxFileSize bytes is read: a device
+// (/dev/zero), a FIFO or a directory is refused at once, without reading
+// or blocking.
 func Load(path string, getenv func(string) string) (*Config, error) {
 	if path == "" {
 		return Default(getenv)
 	}
-	data, err := os.ReadFile(path)
+	data, err := fsutil.ReadFile(path, MaxFileSize)
 	if err != nil {
-		msg := err.Error()
-		var pe *os.PathError
-		if errors.As(err, &pe) {
-			msg = "cannot read file: " + pe.Err.Error()
-		}
-		return nil, &Error{File: path, Msg: msg, Err: err}
+		return nil, &Error{File: path, Msg: readError(path, err), Err: err}
 	}
 	return parse(path, data, getenv)
+}
+
+// readError says in a few words why the file at path could not be read.
+func readError(path string, err error) string {
+	var pe *os.PathError
+	switch {
+	case errors.Is(err, fsutil.ErrNotRegular):
+		kind := "not a regular file"
+		if st, serr := os.Stat(path); serr == nil {
+			switch m := st.Mode(); {
+			case m.IsDir():
+				kind += " but a directory"
+			case m&os.ModeNamedPipe != 0:
+				kind += " but a named pipe (FIFO)"
+			case m&os.ModeCharDevice != 0:
+				kind += " but a character device"
+			case m&os.ModeDevice != 0:
+				kind += " but a block device"
+			case m&os.ModeSocket != 0:
+				kind += " but a socket"
+			}
+		}
+		return "cannot read file: " + kind
+	case errors.Is(err, fsutil.ErrTooLarge):
+		return fmt.Sprintf("cannot read file: larger than %d bytes (a configuration is a page of YAML)", MaxFileSize)
+	case errors.As(err, &pe):
+		return "cannot read file: " + pe.Err.Error()
+	}
+	return "cannot read file: " + err.Error()
 }
 
 // Parse decodes data as if read from file.
@@ -107,9 +140,27 @@ func parse(file string, data []byte, getenv func(string) string) (*Config, error
 		return nil, decodeError(file, idx, err)
 	}
 	cfg.File = file
+	// A section written with no value ("pm2:") is configured, with defaults.
+	if _, ok := idx.paths["pm2"]; ok && cfg.PM2 == nil {
+		cfg.PM2 = &PM2{}
+	}
+	if _, ok := idx.paths["github"]; ok && cfg.GitHub == nil {
+		cfg.GitHub = &GitHub{}
+	}
+	if _, ok := idx.paths["netlify"]; ok && cfg.Netlify == nil {
+		cfg.Netlify = &Netlify{}
+	}
 	if err := cfg.validate(idx); err != nil {
 		err.File = file
 		return nil, err
+	}
+	if cfg.PM2 == nil && cfg.GitHub == nil && cfg.Netlify == nil {
+		msg := "nothing to watch: the file has none of the sections pm2, github, netlify"
+		if len(bytes.TrimSpace(data)) == 0 || root.Kind == 0 || len(root.Content) == 0 || root.Content[0].Tag == "!!null" {
+			msg = "nothing to watch: the file is empty"
+		}
+		return nil, &Error{File: file, Line: idx.firstLine(), Msg: msg +
+			"; give at least one of pm2, github, netlify (without -config, the embedded default watches what it finds here)"}
 	}
 	if err := cfg.applyEnv(getenv); err != nil {
 		return nil, err
@@ -271,6 +322,17 @@ func (x *pathIndex) keyAt(line int, name string) string {
 }
 
 func (x *pathIndex) valueAt(line int) string { return x.vals[line] }
+
+// firstLine returns the line of the first key, 0 for a file with none.
+func (x *pathIndex) firstLine() int {
+	first := 0
+	for _, l := range x.paths {
+		if first == 0 || l < first {
+			first = l
+		}
+	}
+	return first
+}
 
 // line returns the line of path, or of its nearest ancestor in the file.
 func (x *pathIndex) line(path string) int {

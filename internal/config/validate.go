@@ -5,6 +5,9 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
+
+	"github.com/uras-dev/uras/redundancy"
 )
 
 // Environment variables read by ApplyEnv.
@@ -12,6 +15,8 @@ const (
 	EnvLogLevel     = "REDUNDANCY_LOG_LEVEL"
 	EnvGitHubToken  = "GITHUB_TOKEN"
 	EnvNetlifyToken = "NETLIFY_AUTH_TOKEN"
+	// EnvEndpointToken is the default variable of the endpoint's bearer token.
+	EnvEndpointToken = "URAS_ENDPOINT_TOKEN"
 )
 
 // SystemLevelEnv returns the variable that sets one system's log level:
@@ -46,6 +51,9 @@ func (c *Config) validate(idx *pathIndex) *Error {
 	if e := validatePolicy(bad, "policy", &c.Policy); e != nil {
 		return e
 	}
+	if e := c.validateMerged(bad, "", nil); e != nil {
+		return e
+	}
 	if p := c.PM2; p != nil {
 		switch strings.ToLower(strings.TrimSpace(p.Client)) {
 		case "", "auto", "native", "cli":
@@ -63,7 +71,13 @@ func (c *Config) validate(idx *pathIndex) *Error {
 			}
 			seen[a.Name] = true
 		}
+		if e := validatePM2Keys(bad, p); e != nil {
+			return e
+		}
 		if e := validatePolicy(bad, "pm2.policy", p.Policy); e != nil {
+			return e
+		}
+		if e := c.validateMerged(bad, "pm2", p.Policy); e != nil {
 			return e
 		}
 	}
@@ -91,6 +105,9 @@ func (c *Config) validate(idx *pathIndex) *Error {
 		if e := validatePolicy(bad, "github.policy", g.Policy); e != nil {
 			return e
 		}
+		if e := c.validateMerged(bad, "github", g.Policy); e != nil {
+			return e
+		}
 	}
 	if n := c.Netlify; n != nil {
 		if n.APIURL != "" && !isHTTPURL(n.APIURL) {
@@ -112,6 +129,9 @@ func (c *Config) validate(idx *pathIndex) *Error {
 			}
 		}
 		if e := validatePolicy(bad, "netlify.policy", n.Policy); e != nil {
+			return e
+		}
+		if e := c.validateMerged(bad, "netlify", n.Policy); e != nil {
 			return e
 		}
 	}
@@ -147,7 +167,76 @@ func validatePolicy(bad func(string, string, ...any) *Error, key string, p *Poli
 	if j := p.Backoff.Jitter; j != nil && (*j < 0 || *j >= 1) {
 		return bad(key+".backoff.jitter", "want a fraction from 0 up to (not including) 1")
 	}
+	for _, f := range []struct {
+		name     string
+		v, least Duration
+	}{
+		{"interval", p.Interval, MinInterval}, {"timeout", p.Timeout, MinTimeout},
+		{"action_timeout", p.ActionTimeout, MinActionTimeout}, {"backoff.base", p.Backoff.Base, MinBackoffBase},
+		{"budget.window", p.Budget.Window, MinBudgetWindow},
+	} {
+		if f.v != 0 && f.v < f.least {
+			return bad(key+"."+f.name, "%s is below the minimum %s", time.Duration(f.v), time.Duration(f.least))
+		}
+	}
+	if p.Backoff.Base != 0 && p.Backoff.Max != 0 && p.Backoff.Base > p.Backoff.Max {
+		return bad(key+".backoff.base", "%s is above backoff.max %s", time.Duration(p.Backoff.Base), time.Duration(p.Backoff.Max))
+	}
 	return nil
+}
+
+// The smallest durations a policy may set: below them a target would be
+// checked, timed out or recovered in a tight loop (an interval of 1ns
+// rewrote the state file thousands of times a second).
+const (
+	MinInterval      = Duration(time.Second)
+	MinTimeout       = Duration(100 * time.Millisecond)
+	MinActionTimeout = Duration(time.Second)
+	MinBackoffBase   = Duration(100 * time.Millisecond)
+	MinBudgetWindow  = Duration(time.Second)
+)
+
+// validateMerged checks what only shows once a section's policy is laid
+// over the default policy and redundancy's defaults: a backoff base above
+// its max. The key named is the one that set the base (or the max).
+func (c *Config) validateMerged(bad func(string, string, ...any) *Error, section string, p *Policy) *Error {
+	merged := c.Policy
+	if p != nil {
+		merged = p.Merge(c.Policy)
+	}
+	base, max := time.Duration(merged.Backoff.Base), time.Duration(merged.Backoff.Max)
+	baseKey, maxKey := "", ""
+	switch {
+	case p != nil && p.Backoff.Base != 0:
+		baseKey = section + ".policy.backoff.base"
+	case c.Policy.Backoff.Base != 0:
+		baseKey = "policy.backoff.base"
+	}
+	switch {
+	case p != nil && p.Backoff.Max != 0:
+		maxKey = section + ".policy.backoff.max"
+	case c.Policy.Backoff.Max != 0:
+		maxKey = "policy.backoff.max"
+	}
+	maxNote := ""
+	if base == 0 {
+		base = redundancy.DefaultBackoffBase
+	}
+	if max == 0 {
+		max, maxNote = redundancy.DefaultBackoffMax, " (the default)"
+	}
+	if base <= max {
+		return nil
+	}
+	key := baseKey
+	if key == "" {
+		key = maxKey
+	}
+	what := section
+	if what == "" {
+		what = "the default policy"
+	}
+	return bad(key, "backoff base %s is above backoff max %s%s in %s", base, max, maxNote, what)
 }
 
 func isSystem(s string) bool {
@@ -187,6 +276,10 @@ func (c *Config) applyEnv(getenv func(string) string) *Error {
 			c.Logs.Levels[sys] = Level(v)
 		}
 	}
+	if c.ListenTokenEnv == "" {
+		c.ListenTokenEnv = EnvEndpointToken
+	}
+	c.ListenToken = getenv(c.ListenTokenEnv)
 	if g := c.GitHub; g != nil {
 		if g.TokenEnv == "" {
 			g.TokenEnv = EnvGitHubToken
@@ -243,9 +336,10 @@ func (c *Config) fillDefaults() {
 }
 
 // Secrets returns the secret values the configuration holds (tokens,
-// build hook and webhook URLs), for log redaction.
+// build hook and webhook URLs, inline ones included: a webhook URL often
+// carries its secret in the path), for redaction.
 func (c *Config) Secrets() []string {
-	var out []string
+	out := []string{c.ListenToken}
 	if c.GitHub != nil && c.GitHub.Token != "" {
 		out = append(out, c.GitHub.Token)
 	}
@@ -253,9 +347,7 @@ func (c *Config) Secrets() []string {
 		out = append(out, n.Token, n.BuildHookURL)
 	}
 	for _, w := range c.Alerts.Webhooks {
-		if w.URLEnv != "" {
-			out = append(out, w.URL)
-		}
+		out = append(out, w.URL)
 	}
 	var clean []string
 	for _, s := range out {

@@ -17,10 +17,10 @@ import (
 	"time"
 
 	"github.com/uras-dev/uras/internal/config"
-	"github.com/uras-dev/uras/internal/logging"
 	"github.com/uras-dev/uras/internal/system"
 	"github.com/uras-dev/uras/netlify/netlifytest"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
 // Options configures Run.
@@ -97,14 +97,15 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: config: %w", err)
 	}
-	logs, err := logging.New(logging.Options{Dir: cfg.Logs.Dir, File: o.LogFile, Level: mustLevel(cfg), Secrets: cfg.Secrets()})
+	red := redundancy.NewRedactor(cfg.Secrets()...)
+	logs, err := launch.OpenLogs(launch.LogOptions{Path: filepath.Join(cfg.Logs.Dir, o.LogFile), Level: mustLevel(cfg), Redactor: red})
 	if err != nil {
 		return err
 	}
 	defer logs.Close()
 
 	faulted := make(chan struct{})
-	deps := system.Deps{Logger: logs.For, OnPlan: func(target string, actions []redundancy.Action) {
+	deps := system.Deps{Logger: logs.Logger, OnPlan: func(target string, actions []redundancy.Action) {
 		select {
 		case <-faulted:
 		default:
@@ -119,7 +120,7 @@ func Run(ctx context.Context, o Options) error {
 	if pm.Fake != nil {
 		deps.PM2Client = pm.Fake
 	}
-	sys, err := system.Build(ctx, cfg, o.Layout, system.BuildOptions{Logger: logs.Logger(), Deps: deps})
+	sys, err := system.Build(ctx, cfg, o.Layout, system.BuildOptions{Logger: logs.Logger(""), Deps: deps, Redactor: red})
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
@@ -258,7 +259,7 @@ func Run(ctx context.Context, o Options) error {
 }
 
 func checkedAll(sys *system.System) bool {
-	for _, ss := range sys.Status().Systems {
+	for _, ss := range sys.Status().Parts {
 		for _, t := range ss.Targets {
 			if t.LastCheck.IsZero() {
 				return false

@@ -20,7 +20,6 @@ import (
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
 
-	"github.com/uras-dev/uras/internal/cli"
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/pm2/pm2test"
 )
@@ -244,7 +243,7 @@ func TestStartStatusStop(t *testing.T) {
 	require.Equal(t, 0, r.code, "%s%s", r.stdout, r.stderr)
 	assert.Contains(t, r.stdout, "stopped (pid "+strconv.Itoa(pid)+")")
 	assert.NoFileExists(t, pidPath)
-	assert.False(t, cli.Alive(pid), "the monitor is gone")
+	assert.False(t, alive(pid), "the monitor is gone")
 
 	r = run(t, dir, nil, "launcher", "-config", cfg, "status")
 	assert.Equal(t, 3, r.code)
@@ -337,6 +336,7 @@ alerts:
 	logText := string(b)
 	assert.Contains(t, logText, `"msg":"configuration"`, "the debug line with the webhook URLs was written")
 	assert.Contains(t, logText, "[REDACTED]")
+	assert.NotContains(t, logText, "127.0.0.1:1/hook", "an inline webhook URL is never logged, not even at DEBUG")
 	for _, secret := range []string{"hook-secret-314", "ghp_e2eSecretToken0123456789abcdef", "nf-e2e-secret-271", "pw-secret-161"} {
 		assert.NotContains(t, logText, secret)
 		assert.NotContains(t, r.stdout+r.stderr, secret)
@@ -366,4 +366,19 @@ func TestDemo(t *testing.T) {
 		}
 		assert.NoDirExists(t, filepath.Dir(m[1]), "the demo removes its temporary directory")
 	})
+}
+
+// alive reports whether pid is a live process (a zombie is not).
+func alive(pid int) bool {
+	if syscall.Kill(pid, 0) != nil {
+		return false
+	}
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "stat"))
+	if err != nil {
+		return true
+	}
+	if i := strings.LastIndexByte(string(b), ')'); i >= 0 && i+2 < len(b) {
+		return b[i+2] != 'Z' && b[i+2] != 'X'
+	}
+	return true
 }

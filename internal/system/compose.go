@@ -10,6 +10,7 @@ import (
 
 	"github.com/uras-dev/uras/internal/config"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/launch"
 )
 
 // Layout says how the orchestrators are composed.
@@ -95,6 +96,9 @@ type BuildOptions struct {
 	// NoState disables the state files even in ultimate mode (one-shot verbs
 	// use it so they do not race the running monitor's state).
 	NoState bool
+	// Redactor redacts everything the orchestrators, webhooks and reports
+	// let out; the configuration's secrets are added to it (nil: a new one).
+	Redactor *redundancy.Redactor
 }
 
 // Build composes the orchestrators of layout over the configured targets.
@@ -119,7 +123,11 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 			s.systemOf[t.Name] = g.System
 		}
 	}
-	red := redundancy.NewRedactor(cfg.Secrets()...)
+	red := bo.Redactor // the launcher's: its secrets, the environment's and the endpoint token
+	if red == nil {
+		red = redundancy.NewRedactor()
+	}
+	red.Add(cfg.Secrets()...)
 	common := []redundancy.Option{redundancy.WithDryRun(bo.DryRun), redundancy.WithRedactor(red)}
 	for _, n := range bo.Notifiers {
 		common = append(common, redundancy.WithNotifier(n))
@@ -154,7 +162,7 @@ func Build(ctx context.Context, cfg *config.Config, layout Layout, bo BuildOptio
 		return []redundancy.Option{redundancy.WithStateFile(filepath.Join(cfg.State.Dir, "state-"+name+".json"))}
 	}
 	if layout == Ultimate && !bo.NoState {
-		if err := os.MkdirAll(cfg.State.Dir, 0o755); err != nil {
+		if err := os.MkdirAll(cfg.State.Dir, 0o750); err != nil {
 			s.closeWebhooks(ctx)
 			return nil, fmt.Errorf("state.dir: %w", err)
 		}
@@ -254,7 +262,7 @@ func (s *System) Subscribe(fn func(Part, redundancy.Event)) func() {
 
 // CheckNow checks every target once without recovering and returns the
 // status.
-func (s *System) CheckNow(ctx context.Context) Status {
+func (s *System) CheckNow(ctx context.Context) launch.Status {
 	s.Root.CheckNow(ctx)
 	return s.Status()
 }

@@ -59,9 +59,9 @@ func TestLayouts(t *testing.T) {
 
 			st := sys.CheckNow(context.Background())
 			assert.Equal(t, redundancy.StatusHealthy, st.Status)
-			require.Len(t, st.Systems, 2)
-			assert.Equal(t, "pm2", st.Systems[0].Name)
-			assert.Equal(t, "github", st.Systems[1].Name)
+			require.Len(t, st.Parts, 2)
+			assert.Equal(t, "pm2", st.Parts[0].Name)
+			assert.Equal(t, "github", st.Parts[1].Name)
 
 			fake.Crash("web")
 			st = sys.CheckNow(context.Background())

@@ -1,0 +1,150 @@
+package launch
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"sort"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// Status is the whole state of a System at one moment, as status -json
+// and health-check -json print it, the status file holds it and the
+// endpoint's /status serves it.
+type Status struct {
+	// Mode is the command's name ("ultimate").
+	Mode string `json:"mode"`
+	// Title heads the dashboard.
+	Title  string            `json:"title,omitempty"`
+	Time   time.Time         `json:"time"`
+	Status redundancy.Status `json:"status"`
+	Parts  []PartStatus      `json:"parts"`
+	Notes  []string          `json:"notes,omitempty"`
+	// PID is the monitor's process id when a running monitor wrote it.
+	PID int `json:"pid,omitempty"`
+}
+
+// PartStatus is the state of one part's targets.
+type PartStatus struct {
+	Name    string                   `json:"name"`
+	Status  redundancy.Status        `json:"status"`
+	Targets []redundancy.TargetState `json:"targets"`
+	// Parent is the root orchestrator's view of this part, when the
+	// part's orchestrator is a target of the root under the part's name:
+	// its own recoveries of the part as a whole and its budget.
+	Parent *redundancy.TargetState `json:"parent,omitempty"`
+}
+
+// Status returns the current state of every part's targets. Parts without
+// targets are left out; the overall status is the worst part's (healthy
+// when nothing is watched: the notes say why).
+func (s *System) Status() Status {
+	root := s.Root.Snapshot()
+	st := Status{Time: root.Time, Status: redundancy.StatusHealthy, Notes: slices.Clone(s.Notes)}
+	if st.Time.IsZero() {
+		st.Time = time.Now()
+	}
+	snaps := map[*redundancy.Orchestrator]redundancy.Snapshot{s.Root: root}
+	for _, p := range s.parts() {
+		if p.Orch == nil {
+			continue
+		}
+		snap, ok := snaps[p.Orch]
+		if !ok {
+			snap = p.Orch.Snapshot()
+			snaps[p.Orch] = snap
+		}
+		ps := PartStatus{Name: p.Name, Status: redundancy.StatusHealthy}
+		for _, ts := range snap.Targets {
+			if p.Targets != nil && !slices.Contains(p.Targets, ts.Name) {
+				continue
+			}
+			ps.Targets = append(ps.Targets, ts)
+			ps.Status = redundancy.Worse(ps.Status, ts.Status)
+		}
+		if len(ps.Targets) == 0 {
+			continue
+		}
+		if p.Orch != s.Root {
+			for _, ts := range root.Targets {
+				if ts.Name == p.Name {
+					ts.History = nil
+					ps.Parent = &ts
+					break
+				}
+			}
+		}
+		st.Parts = append(st.Parts, ps)
+		st.Status = redundancy.Worse(st.Status, ps.Status)
+	}
+	return st
+}
+
+// Render writes the dashboard: one row per target with its part, status,
+// last check, findings, recoveries and budget left, then the notes. Every
+// text from outside (names, findings, errors) is shown with its control
+// characters escaped, so none can act on the terminal.
+func Render(w io.Writer, st Status) {
+	title := st.Title
+	if title == "" {
+		title = st.Mode
+	}
+	fmt.Fprintf(w, "%s — overall %s at %s\n", sanitize(title), strings.ToUpper(st.Status.String()), st.Time.Local().Format("2006-01-02 15:04:05"))
+	if len(st.Parts) == 0 {
+		fmt.Fprintln(w, "  nothing is watched")
+	} else {
+		tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+		fmt.Fprintln(tw, "  PART\tTARGET\tSTATUS\tLAST CHECK\tFINDINGS\tRECOVERIES\tBUDGET LEFT")
+		for _, ps := range st.Parts {
+			for _, ts := range ps.Targets {
+				last := "never"
+				if !ts.LastCheck.IsZero() {
+					last = ts.LastCheck.Local().Format("15:04:05")
+				}
+				status := ts.Status.String()
+				if ts.Escalated {
+					status += " (escalated)"
+				}
+				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", sanitize(ps.Name), sanitize(ts.Name), status, last,
+					sanitize(findings(ts)), ts.Recoveries, ts.BudgetLeft)
+			}
+		}
+		_ = tw.Flush()
+		parts := make([]string, 0, len(st.Parts))
+		for _, ps := range st.Parts {
+			p := sanitize(ps.Name) + " " + ps.Status.String()
+			if ps.Parent != nil && ps.Parent.Recoveries > 0 {
+				p += fmt.Sprintf(" (recoveries as a whole %d)", ps.Parent.Recoveries)
+			}
+			parts = append(parts, p)
+		}
+		fmt.Fprintf(w, "  parts: %s\n", strings.Join(parts, " · "))
+	}
+	notes := slices.Clone(st.Notes)
+	sort.Strings(notes)
+	for _, n := range notes {
+		fmt.Fprintf(w, "  note: %s\n", sanitize(oneLine(n)))
+	}
+}
+
+func findings(ts redundancy.TargetState) string {
+	fs := ts.Report.Findings
+	if len(fs) == 0 {
+		if ts.Error != "" {
+			return "check failed: " + clip(ts.Error, 60)
+		}
+		if ts.Report.Err != nil {
+			return "check failed: " + clip(ts.Report.Err.Error(), 60)
+		}
+		return "-"
+	}
+	out := clip(fs[0].Subject+": "+string(fs[0].Problem), 60)
+	if len(fs) > 1 {
+		out += fmt.Sprintf(" (+%d more)", len(fs)-1)
+	}
+	return out
+}

@@ -1,0 +1,52 @@
+// Package launch is the shell every uras launcher shares: the command
+// line, the monitor and its files. It knows no provider: a launcher is a
+// Command whose Build function composes redundancy orchestrators (with
+// PM2, GitHub Actions, Netlify or its own targets) and Main does the rest.
+//
+// The verbs are start, stop, restart, status (-json), logs (-n, -follow),
+// health-check (-json), recover (-dry-run, -force), monitor and help, plus
+// the extra verbs a Command adds (a demo). Every verb takes -config FILE,
+// handed to the Command's Load.
+//
+//   - monitor runs the root orchestrator in the foreground with a live
+//     dashboard, a health endpoint (/health as application/health+json,
+//     /status as JSON; server timeouts, a connection cap, a bearer token
+//     required beyond loopback) and a status file. It holds an exclusive
+//     lock on its PID file for its whole life, so of monitors started at
+//     once exactly one runs. The first SIGINT or SIGTERM stops new work
+//     and waits for in-flight actions; a second one cuts the wait short.
+//   - start runs the monitor detached (a new session, output to
+//     <log dir>/<name>.out) and waits until it holds the PID file; stop
+//     signals it, but only once the process is proved to be the monitor
+//     holding the PID file (on Linux: it has the file open, checked on a
+//     pidfd), so a stale PID file naming a stranger never leads to a signal.
+//   - health-check, status (when no monitor runs) and recover build the
+//     system once without state files, and give queued alerts a short,
+//     bounded time to be delivered.
+//
+// Logs are JSON records in a rotated file (lumberjack) and, in the
+// foreground monitor, text on the terminal; REDUNDANCY_LOG_LEVEL sets
+// their level and <PART>_REDUNDANCY_LOG_LEVEL one part's. One
+// redundancy.Redactor, fed with the Settings' secrets and the values of
+// redundancy.SecretEnvNames, redacts every output: logs, terminal, JSON,
+// the endpoint and the status file; text from outside is shown on the
+// dashboard with its control characters escaped.
+//
+// Exit codes: 0 success (health-check: healthy), 1 failure (health-check:
+// not healthy), 2 usage or configuration error, 3 status: not running,
+// 4 start or monitor: already running.
+//
+// A launcher is a page of code:
+//
+//	func main() {
+//		os.Exit(launch.Main(launch.Command[Config]{
+//			Name:  "mylauncher",
+//			Load:  loadConfig,           // -config FILE → your config and launch.Settings
+//			Build: func(ctx context.Context, cfg Config, b launch.Build) (*launch.System, error) {
+//				root := redundancy.New(redundancy.WithLogger(b.Logger("")))
+//				// root.Add(...) your targets, nested orchestrators (Parts), notifiers
+//				return &launch.System{Root: root}, nil
+//			},
+//		}))
+//	}
+package launch

@@ -1,0 +1,206 @@
+package launch
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// Limits of the monitor's endpoint. A peer that opens connections and
+// leaves them idle, or trickles a request, ties up one connection for at
+// most these times, and never more than maxConns connections at once.
+const (
+	readHeaderTimeout = 5 * time.Second
+	readTimeout       = 10 * time.Second
+	writeTimeout      = 10 * time.Second
+	idleTimeout       = 30 * time.Second
+	maxHeaderBytes    = 16 << 10
+	// maxConns caps the open connections; at the cap a new connection
+	// closes the longest-idle one, or is closed itself when none is idle.
+	maxConns = 64
+)
+
+// errTokenRequired is returned by checkListen for an address that is not
+// loopback when no token is set.
+var errTokenRequired = errors.New("the endpoint would be reachable from other hosts without a bearer token")
+
+// loopback reports whether addr (host:port) listens on loopback only.
+func loopback(addr string) (bool, error) {
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return false, fmt.Errorf("listen %q: want host:port, such as 127.0.0.1:9321 (%v)", addr, err)
+	}
+	if strings.EqualFold(host, "localhost") {
+		return true, nil
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback(), nil
+}
+
+// checkListen refuses a non-loopback address without a token.
+func checkListen(addr, token string) (exposed bool, err error) {
+	lo, err := loopback(addr)
+	if err != nil {
+		return false, err
+	}
+	if !lo && token == "" {
+		return true, fmt.Errorf("listen %s: %w: set a token (Settings.Token) or listen on 127.0.0.1", addr, errTokenRequired)
+	}
+	return !lo, nil
+}
+
+// endpointHandler serves /health (the root orchestrator's snapshot as
+// application/health+json: 200 pass or warn, 503 fail) and /status (the
+// dashboard's Status as JSON), every body redacted, GET and HEAD only;
+// with a token, only to requests bearing it.
+func endpointHandler(root *redundancy.Orchestrator, status func() Status, red *redundancy.Redactor, token string) http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
+		h := root.Snapshot().Health()
+		code := http.StatusOK
+		if h.Status == "fail" {
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, r, "application/health+json", code, h, red)
+	})
+	mux.HandleFunc("/status", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, r, "application/json", http.StatusOK, status(), red)
+	})
+	var h http.Handler = mux
+	if token != "" {
+		h = requireToken(token, h)
+	}
+	return onlyGet(h)
+}
+
+func writeJSON(w http.ResponseWriter, r *http.Request, ctype string, code int, v any, red *redundancy.Redactor) {
+	b, err := redactJSON(v, red)
+	if err != nil {
+		http.Error(w, "encoding failed", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", ctype)
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	if r.Method != http.MethodHead {
+		_, _ = w.Write(b)
+	}
+}
+
+func onlyGet(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+			w.Header().Set("Allow", "GET, HEAD")
+			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// requireToken answers 401 unless the request bears the token
+// ("Authorization: Bearer <token>"), compared in constant time.
+func requireToken(token string, h http.Handler) http.Handler {
+	want := sha256.Sum256([]byte(token))
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+		sum := sha256.Sum256([]byte(strings.TrimSpace(got)))
+		if !ok || subtle.ConstantTimeCompare(sum[:], want[:]) != 1 {
+			w.Header().Set("WWW-Authenticate", `Bearer realm="uras"`)
+			http.Error(w, "unauthorized", http.StatusUnauthorized)
+			return
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// newServer returns the endpoint's server with its timeouts, serving h on
+// l behind the connection cap.
+func newServer(h http.Handler, l net.Listener) (*http.Server, net.Listener) {
+	cl := &capListener{Listener: l, max: maxConns, conns: map[net.Conn]connInfo{}}
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: readHeaderTimeout,
+		ReadTimeout:       readTimeout,
+		WriteTimeout:      writeTimeout,
+		IdleTimeout:       idleTimeout,
+		MaxHeaderBytes:    maxHeaderBytes,
+		ConnState:         cl.track,
+	}
+	return srv, cl
+}
+
+// capListener keeps at most max connections open: at the cap, a new
+// connection closes the longest-idle one, and is closed itself when none
+// is idle (the peer sees a reset; the process keeps its descriptors).
+type capListener struct {
+	net.Listener
+	max int
+
+	mu      sync.Mutex
+	conns   map[net.Conn]connInfo
+	refused int
+}
+
+type connInfo struct {
+	state http.ConnState
+	since time.Time
+}
+
+func (l *capListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		l.mu.Lock()
+		if len(l.conns) >= l.max {
+			var victim net.Conn
+			var oldest time.Time
+			for vc, ci := range l.conns {
+				if ci.state == http.StateIdle && (victim == nil || ci.since.Before(oldest)) {
+					victim, oldest = vc, ci.since
+				}
+			}
+			if victim == nil {
+				l.refused++
+				l.mu.Unlock()
+				_ = c.Close()
+				continue
+			}
+			delete(l.conns, victim)
+			_ = victim.Close()
+		}
+		l.conns[c] = connInfo{state: http.StateNew, since: time.Now()}
+		l.mu.Unlock()
+		return c, nil
+	}
+}
+
+// track is the server's ConnState hook.
+func (l *capListener) track(c net.Conn, s http.ConnState) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if s == http.StateClosed || s == http.StateHijacked {
+		delete(l.conns, c)
+		return
+	}
+	if _, ok := l.conns[c]; ok {
+		l.conns[c] = connInfo{state: s, since: time.Now()}
+	}
+}
+
+// open returns the number of open connections and of refused ones.
+func (l *capListener) open() (open, refused int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return len(l.conns), l.refused
+}
