@@ -68,8 +68,8 @@ func (tr *alertTrack) restore(red *Redactor) alertTrack {
 // validate refuses alert state no orchestrator writes.
 func (tr *alertTrack) validate(ahead func(string, time.Time) error) error {
 	var errs []error
-	if len(tr.Alerts) > maxAlertsPerTarget {
-		errs = append(errs, fmt.Errorf("%d alerts (at most %d)", len(tr.Alerts), maxAlertsPerTarget))
+	if len(tr.Alerts) > 2*maxAlertsPerTarget { // the last report's problems, and the previous one's not yet closed
+		errs = append(errs, fmt.Errorf("%d alerts (at most %d)", len(tr.Alerts), 2*maxAlertsPerTarget))
 	}
 	if len(tr.Episodes) > maxEpisodes {
 		errs = append(errs, fmt.Errorf("%d episodes (at most %d)", len(tr.Episodes), maxEpisodes))

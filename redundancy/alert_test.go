@@ -387,3 +387,34 @@ func readJSON(t *testing.T, path string, v any) {
 	require.NoError(t, err)
 	require.NoError(t, json.Unmarshal(data, v))
 }
+
+// A report with more distinct problems than a target keeps alerts for
+// folds the rest into one alert, and the state stays loadable.
+func TestAlertsPerTargetAreBounded(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	var fs []redundancy.Finding
+	for i := range 100 {
+		fs = append(fs, redundancy.Finding{Subject: "s", Problem: redundancy.Problem("p." + strings.Repeat("x", i%7) + string(rune('a'+i%26)) + string(rune('a'+i/26))),
+			Status: redundancy.StatusUnhealthy})
+	}
+	clock := redundancytest.NewFakeClock(t0)
+	o := redundancy.New(redundancy.WithClock(clock), redundancy.WithStateFile(path))
+	target := redundancy.Target{Name: "big", Checker: redundancytest.NewChecker(redundancy.NewReport("many", fs...)), Policy: fastPolicy()}
+	require.NoError(t, o.Add(target))
+	o.Tick(context.Background())
+	st, _ := o.Target("big")
+	assert.Len(t, st.Alerts, 64)
+	var folded bool
+	for _, a := range st.Alerts {
+		folded = folded || a.Problem == redundancy.ProblemTargetFailing
+	}
+	assert.True(t, folded)
+
+	o2 := redundancy.New(redundancy.WithClock(clock), redundancy.WithStateFile(path))
+	require.NoError(t, o2.Add(target))
+	st, _ = o2.Target("big")
+	assert.Len(t, st.Alerts, 64, "restored")
+	aside, _ := filepath.Glob(path + ".corrupt-*")
+	assert.Empty(t, aside, "the file was not set aside")
+}

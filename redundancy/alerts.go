@@ -10,7 +10,7 @@ import (
 
 // Bounds of a target's alerts.
 const (
-	maxAlertsPerTarget = 64  // distinct problems; more are folded into ProblemTargetFailing
+	maxAlertsPerTarget = 64  // distinct problems in a report; more are folded into ProblemTargetFailing
 	maxAlertSubjects   = 50  // subjects and findings kept per alert
 	maxEpisodes        = 256 // bad stretches remembered for flap detection
 )
@@ -111,17 +111,19 @@ func (o *Orchestrator) alertCheck(t *target, r Report, now time.Time) []Event {
 		}
 		return append(evs, o.flapCheck(t, now)...)
 	}
+	hold, wait := o.targetHold(t, 0)
 	if !tr.InEpisode {
 		tr.InEpisode, tr.EpisodeStart = true, now
-		tr.Episodes = append(tr.Episodes, now)
-		if over := len(tr.Episodes) - maxEpisodes; over > 0 {
-			tr.Episodes = slices.Delete(tr.Episodes, 0, over)
+		if hold == "" || wait { // a failing dependency's stretches are its own, not this target's flaps
+			tr.Episodes = append(tr.Episodes, now)
+			if over := len(tr.Episodes) - maxEpisodes; over > 0 {
+				tr.Episodes = slices.Delete(tr.Episodes, 0, over)
+			}
 		}
 	}
 	evs := o.updateProblems(t, r, now)
 	evs = append(evs, o.flapCheck(t, now)...)
 	counts := r.Status == StatusDegraded || r.Status == StatusUnhealthy || t.status == StatusUnknown && r.Status == StatusUnknown
-	hold, _ := o.targetHold(t, 0)
 	present := map[Problem]bool{}
 	for _, a := range tr.Alerts {
 		present[a.Problem] = true
@@ -200,7 +202,7 @@ func (o *Orchestrator) updateProblems(t *target, r Report, now time.Time) []Even
 				continue
 			}
 			p := f.Problem
-			if tr.find(p) == nil && len(groups) >= maxAlertsPerTarget {
+			if groups[p] == nil && len(groups) >= maxAlertsPerTarget-1 {
 				p = ProblemTargetFailing
 			}
 			g := group(p, f.Status)
