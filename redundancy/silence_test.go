@@ -3,6 +3,7 @@ package redundancy_test
 import (
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"net/http/httptest"
 	"path/filepath"
@@ -282,4 +283,62 @@ func TestSilencesReachNestedTargets(t *testing.T) {
 	assert.Empty(t, rootAlerts.Alerts(), "the nested target raises no alert of its own")
 	st, _ := child.Target("web")
 	assert.Contains(t, st.RepairsHeld, `"maint"`)
+}
+
+// The silence endpoint sets, lists and removes silences, with text
+// durations, and refuses bad bodies with the reason.
+func TestSilenceHandler(t *testing.T) {
+	t.Parallel()
+	o, _ := newOrch(t)
+	srv := httptest.NewServer(o.SilenceHandler())
+	defer srv.Close()
+	do := func(method, path, body string) (int, string) {
+		t.Helper()
+		req, err := http.NewRequest(method, srv.URL+path, strings.NewReader(body))
+		require.NoError(t, err)
+		resp, err := srv.Client().Do(req)
+		require.NoError(t, err)
+		defer resp.Body.Close()
+		var b strings.Builder
+		_, _ = io.Copy(&b, resp.Body)
+		return resp.StatusCode, b.String()
+	}
+	code, body := do(http.MethodPost, "/", `{"id":"deploy","target":"web","duration":"90m","pause_repairs":true,"comment":"release 4.2"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	var got redundancy.Silence
+	require.NoError(t, json.Unmarshal([]byte(body), &got))
+	assert.Equal(t, t0.Add(90*time.Minute), got.Until)
+	code, body = do(http.MethodPost, "/", `{"target":"db","every":"0 3 * * SUN","duration":"2h","time_zone":"Europe/Paris"}`)
+	require.Equal(t, http.StatusOK, code, body)
+	assert.Contains(t, body, `"duration": "2h0m0s"`)
+
+	code, body = do(http.MethodGet, "/", "")
+	require.Equal(t, http.StatusOK, code)
+	var list []redundancy.SilenceState
+	require.NoError(t, json.Unmarshal([]byte(body), &list))
+	require.Len(t, list, 2)
+	assert.True(t, list[0].Active)
+	assert.Equal(t, "release 4.2", list[0].Comment)
+	assert.False(t, list[1].Active)
+	assert.Equal(t, 2*time.Hour, list[1].Duration)
+
+	for _, tc := range []struct{ body, want string }{
+		{`{"target":"web","until":"2026-03-01T13:00:00Z","color":"red"}`, "unknown field"},
+		{`{"target":"web","duration":"soon"}`, "silence duration"},
+		{`{"target":"web","duration":"1h"} {}`, "one JSON object only"},
+		{`{"duration":"1h"}`, "needs a target or a problem"},
+		{strings.Repeat(" ", 70<<10) + `{}`, "bad body"},
+	} {
+		code, body := do(http.MethodPost, "/", tc.body)
+		assert.Equal(t, http.StatusBadRequest, code, tc.want)
+		assert.Contains(t, body, tc.want)
+	}
+	code, _ = do(http.MethodDelete, "/?id=deploy", "")
+	assert.Equal(t, http.StatusNoContent, code)
+	code, body = do(http.MethodDelete, "/?id=deploy", "")
+	assert.Equal(t, http.StatusNotFound, code)
+	assert.Contains(t, body, "unknown silence")
+	code, _ = do(http.MethodPut, "/", "")
+	assert.Equal(t, http.StatusMethodNotAllowed, code)
+	assert.Len(t, o.Silences(), 1)
 }
