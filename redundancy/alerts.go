@@ -344,23 +344,37 @@ func (o *Orchestrator) notice(t *target, a *alertRec, n AlertNotice, now time.Ti
 // affected returns the keys of the alerts held by key, sorted. The caller
 // holds o.mu.
 func (o *Orchestrator) affected(key string) []string {
-	var out []string
+	return o.affectedIndex()[key]
+}
+
+// affectedIndex maps the key of each alert that holds others to theirs,
+// sorted. The caller holds o.mu.
+func (o *Orchestrator) affectedIndex() map[string][]string {
+	idx := map[string][]string{}
 	for _, name := range o.order {
-		t := o.targets[name]
-		for _, a := range t.al.Alerts {
-			if a.HeldBy == key {
-				out = append(out, AlertKey(name, a.Problem))
+		for _, a := range o.targets[name].al.Alerts {
+			if a.HeldBy != "" {
+				idx[a.HeldBy] = append(idx[a.HeldBy], AlertKey(name, a.Problem))
 			}
 		}
 	}
-	slices.Sort(out)
-	return out
+	for _, keys := range idx {
+		slices.Sort(keys)
+	}
+	return idx
 }
 
 // flapCheck opens t's flapping alert when it went bad FlapCount times
 // within FlapWindow, and closes it when it is healthy and went bad fewer
 // times than that in the last FlapWindow. The caller holds o.mu.
 func (o *Orchestrator) flapCheck(t *target, now time.Time) []Event {
+	if len(t.al.Episodes) == 0 && t.al.Flap == nil {
+		return nil // the common case: never bad
+	}
+	return o.flapStep(t, now)
+}
+
+func (o *Orchestrator) flapStep(t *target, now time.Time) []Event {
 	tr, ap := &t.al, t.alertPolicy
 	cut := 0
 	for cut < len(tr.Episodes) && now.Sub(tr.Episodes[cut]) >= ap.FlapWindow {
@@ -465,9 +479,9 @@ func (o *Orchestrator) alertsEscalated(t *target, r Report, now time.Time, cause
 	return evs
 }
 
-// alertStates returns t's pending and open alerts for a snapshot. The
-// caller holds o.mu.
-func (o *Orchestrator) alertStates(t *target, now time.Time) []Alert {
+// alertStates returns t's pending and open alerts for a snapshot, with
+// affected from affectedIndex. The caller holds o.mu.
+func (o *Orchestrator) alertStates(t *target, now time.Time, affected map[string][]string) []Alert {
 	var out []Alert
 	name := t.spec.Name
 	list := t.al.Alerts
@@ -478,7 +492,7 @@ func (o *Orchestrator) alertStates(t *target, now time.Time) []Alert {
 		key := AlertKey(name, a.Problem)
 		out = append(out, Alert{Key: key, State: a.State, Target: name, Problem: a.Problem, Severity: a.severity(),
 			Summary: a.Summary, Subjects: slices.Clone(a.Subjects), FirstSeen: a.FirstSeen, Opened: a.Opened, Time: now,
-			Notifications: a.Notified, HeldBy: a.HeldBy, Affected: o.affected(key),
+			Notifications: a.Notified, HeldBy: a.HeldBy, Affected: slices.Clone(affected[key]),
 			Silenced: o.silencedBy(name, a.Problem, now, false)})
 	}
 	return out

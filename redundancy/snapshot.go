@@ -48,8 +48,9 @@ func (o *Orchestrator) Snapshot() Snapshot {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order))}
+	affected := o.affectedIndex()
 	for _, name := range o.order {
-		ts := o.targetState(o.targets[name], now)
+		ts := o.targetState(o.targets[name], now, affected)
 		s.Status = Worse(s.Status, ts.Status)
 		s.Targets = append(s.Targets, ts)
 	}
@@ -66,14 +67,14 @@ func (o *Orchestrator) Target(name string) (TargetState, bool) {
 	if !ok {
 		return TargetState{}, false
 	}
-	return o.targetState(t, now), true
+	return o.targetState(t, now, o.affectedIndex()), true
 }
 
 // targetState is t.state with what the orchestrator knows about its alerts,
 // silences and holds; the caller holds o.mu.
-func (o *Orchestrator) targetState(t *target, now time.Time) TargetState {
+func (o *Orchestrator) targetState(t *target, now time.Time, affected map[string][]string) TargetState {
 	ts := t.state(now)
-	ts.Alerts = o.alertStates(t, now)
+	ts.Alerts = o.alertStates(t, now, affected)
 	ts.Silenced = o.silencedBy(t.spec.Name, "", now, false)
 	if t.spec.Recoverer != nil && t.isBad() {
 		ts.RepairsHeld = o.repairsHeld(t, now)
