@@ -293,6 +293,17 @@ func TestEscalationOfAnOpenAlertIsAnUpdate(t *testing.T) {
 	require.Len(t, up.Attempts, 2)
 	assert.Equal(t, redundancy.AttemptFailed, up.Attempts[0].Outcome)
 	assert.Contains(t, up.Attempts[0].Error, "scripted failure")
+
+	// A forced recovery clears the escalation; when the budget is spent
+	// again, that is news again.
+	_, err := o.RecoverNow(context.Background(), []string{"web"}, redundancy.Force())
+	require.Error(t, err)
+	st, _ := o.Target("web")
+	require.False(t, st.Escalated)
+	require.Equal(t, redundancy.SeverityCritical, st.Alerts[0].Severity)
+	clock.Advance(2 * time.Hour)
+	tickEvery(o, clock, 5, time.Second)
+	assert.Equal(t, []string{"open web/test.down", "update web/test.down", "update web/test.down"}, alerts.Notices())
 }
 
 // Restarted from its state file mid-alert, an orchestrator keeps the alert

@@ -290,6 +290,9 @@ func (o *Orchestrator) followUp(t *target, a *alertRec, now time.Time) []Event {
 	if o.silencedBy(t.spec.Name, a.Problem, now, false) != "" {
 		return nil
 	}
+	if a.SentSev == SeverityEscalated && !a.Escalated {
+		a.SentSev = a.Base // the escalation was cleared (a forced recovery): a new one is news again
+	}
 	switch every := t.alertPolicy.Renotify; {
 	case !a.Sent:
 		return []Event{o.notice(t, a, NoticeOpen, now)}
@@ -490,7 +493,11 @@ func (o *Orchestrator) alertStates(t *target, now time.Time, affected map[string
 	}
 	for _, a := range list {
 		key := AlertKey(name, a.Problem)
-		out = append(out, Alert{Key: key, State: a.State, Target: name, Problem: a.Problem, Severity: a.severity(),
+		sev := a.Base
+		if t.escalated {
+			sev = SeverityEscalated
+		}
+		out = append(out, Alert{Key: key, State: a.State, Target: name, Problem: a.Problem, Severity: sev,
 			Summary: a.Summary, Subjects: slices.Clone(a.Subjects), FirstSeen: a.FirstSeen, Opened: a.Opened, Time: now,
 			Notifications: a.Notified, HeldBy: a.HeldBy, Affected: slices.Clone(affected[key]),
 			Silenced: o.silencedBy(name, a.Problem, now, false)})
