@@ -27,7 +27,8 @@ var _ Notifier = NotifierFunc(nil)
 // SlogNotifier logs events to a slog.Logger: escalations at error level,
 // failures at warn, the rest at info. The orchestrator already logs every
 // event to its own logger (WithLogger); use a SlogNotifier to send events
-// to another one, such as an alerts log.
+// to another one, such as an alerts log. It is an AlertNotifier too:
+// register it with WithAlertNotifier to log the alert notices.
 type SlogNotifier struct {
 	Logger *slog.Logger
 }

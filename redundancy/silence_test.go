@@ -1,11 +1,14 @@
 package redundancy_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -341,4 +344,22 @@ func TestSilenceHandler(t *testing.T) {
 	code, _ = do(http.MethodPut, "/", "")
 	assert.Equal(t, http.StatusMethodNotAllowed, code)
 	assert.Len(t, o.Silences(), 1)
+}
+
+// A silence in the state file that this host cannot use (a time zone it
+// does not know) is dropped and logged; the others are kept.
+func TestStateFileSilenceThatNoLongerCompiles(t *testing.T) {
+	t.Parallel()
+	path := filepath.Join(t.TempDir(), "state.json")
+	require.NoError(t, os.WriteFile(path, []byte(`{"version":1,"targets":{},"silences":[
+		{"id":"gone","target":"*","every":"@daily","duration":"1h","time_zone":"Nowhere/Else"},
+		{"id":"kept","target":"web","until":"2026-03-01T13:00:00Z"}]}`), 0o600))
+	var logs bytes.Buffer
+	o := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(t0)), redundancy.WithStateFile(path),
+		redundancy.WithLogger(slog.New(slog.NewTextHandler(&logs, nil))))
+	got := o.Silences()
+	require.Len(t, got, 1)
+	assert.Equal(t, "kept", got[0].ID)
+	assert.Contains(t, logs.String(), "silence dropped")
+	assert.Contains(t, logs.String(), "Nowhere/Else")
 }
