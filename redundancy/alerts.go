@@ -1,7 +1,6 @@
 package redundancy
 
 import (
-	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -365,121 +364,6 @@ func (o *Orchestrator) affectedIndex() map[string][]string {
 		slices.Sort(keys)
 	}
 	return idx
-}
-
-// flapCheck opens t's flapping alert when it went bad FlapCount times
-// within FlapWindow, and closes it when it is healthy and went bad fewer
-// times than that in the last FlapWindow. The caller holds o.mu.
-func (o *Orchestrator) flapCheck(t *target, now time.Time) []Event {
-	if len(t.al.Episodes) == 0 && t.al.Flap == nil {
-		return nil // the common case: never bad
-	}
-	return o.flapStep(t, now)
-}
-
-func (o *Orchestrator) flapStep(t *target, now time.Time) []Event {
-	tr, ap := &t.al, t.alertPolicy
-	cut := 0
-	for cut < len(tr.Episodes) && now.Sub(tr.Episodes[cut]) >= ap.FlapWindow {
-		cut++
-	}
-	tr.Episodes = tr.Episodes[cut:]
-	n := len(tr.Episodes)
-	switch {
-	case tr.Flap == nil:
-		if ap.FlapCount < 0 || n < ap.FlapCount || !t.isBad() {
-			return nil
-		}
-		if hold, _ := o.targetHold(t, 0); hold != "" {
-			return nil // the dependency's alert stands for it
-		}
-		tr.Flap = &alertRec{Problem: ProblemFlapping, State: AlertOpen, Base: SeverityWarning, FirstSeen: tr.Episodes[0],
-			Summary: fmt.Sprintf("%s went bad %d times in %s", t.spec.Name, n, ap.FlapWindow), Subjects: []string{t.spec.Name}}
-		for _, a := range tr.Alerts {
-			if a.HeldBy == "" {
-				a.HeldBy = AlertKey(t.spec.Name, ProblemFlapping)
-			}
-		}
-		return []Event{o.openAlert(t, tr.Flap, now)}
-	case t.status == StatusHealthy && (ap.FlapCount < 0 || n < ap.FlapCount):
-		ev := o.closeAlert(t, tr.Flap, now)
-		tr.Flap = nil
-		return []Event{ev}
-	default:
-		tr.Flap.Escalated = t.escalated
-		if n > 0 {
-			tr.Flap.Summary = fmt.Sprintf("%s went bad %d times in %s", t.spec.Name, n, ap.FlapWindow)
-		}
-		return o.followUp(t, tr.Flap, now)
-	}
-}
-
-// alertsAfterRepair opens t's pending alerts when its recovery failed (not
-// when shutdown interrupted it): the repair did not work at once.
-func (o *Orchestrator) alertsAfterRepair(t *target, err error) []Event {
-	if err == nil || errors.Is(err, ErrInterrupted) {
-		return nil
-	}
-	now := o.clock.Now()
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if t.spec.nested != nil || !t.isBad() {
-		return nil
-	}
-	var evs []Event
-	for _, a := range t.al.Alerts {
-		if a.State == AlertPending && a.HeldBy == "" {
-			evs = append(evs, o.openAlert(t, a, now))
-		}
-	}
-	return evs
-}
-
-// alertsEscalated raises t's alerts to SeverityEscalated: pending ones
-// open, open ones are updated, each carrying the attempts and the cause;
-// while t is flapping its flapping alert is the one raised.
-func (o *Orchestrator) alertsEscalated(t *target, r Report, now time.Time, cause error, attempts []AttemptRecord) []Event {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	if t.spec.nested != nil {
-		return nil
-	}
-	tr := &t.al
-	if len(tr.Alerts) == 0 && tr.Flap == nil {
-		if !tr.InEpisode {
-			tr.InEpisode, tr.EpisodeStart = true, now
-		}
-		if tr.BadSince.IsZero() {
-			tr.BadSince = now
-		}
-		o.updateProblems(t, r, now)
-	}
-	targets := tr.Alerts
-	if tr.Flap != nil {
-		targets = []*alertRec{tr.Flap}
-	}
-	var evs []Event
-	for _, a := range targets {
-		a.Escalated = true
-		if a.HeldBy != "" && a != tr.Flap {
-			continue
-		}
-		var ev Event
-		switch {
-		case a.State == AlertPending:
-			ev = o.openAlert(t, a, now)
-		case a.Sent:
-			ev = o.notice(t, a, NoticeUpdate, now)
-		default:
-			ev = o.notice(t, a, NoticeOpen, now)
-		}
-		ev.Alert.Attempts = attempts
-		if cause != nil {
-			ev.Alert.Error = cause.Error()
-		}
-		evs = append(evs, ev)
-	}
-	return evs
 }
 
 // alertStates returns t's pending and open alerts for a snapshot, with
