@@ -42,6 +42,7 @@ type Orchestrator struct {
 	notifiers     []*notifierSlot
 	notifyTimeout time.Duration
 	red           *Redactor
+	sil           silences
 	statePath     string
 	concurrency   int
 	dryRun        bool
@@ -109,7 +110,9 @@ func New(opts ...Option) *Orchestrator {
 }
 
 // Add adds a target. It fails, naming the field, for an empty, padded or
-// duplicate name, a nil checker, or a policy Policy.Validate refuses; for a
+// duplicate name, a nil checker, a policy Policy.Validate refuses, an alert
+// policy or problem dependencies that do not validate, or a DependsOn
+// naming a target not added yet (or itself); for a
 // target made by Nest, also when the child is o itself, one of o's
 // ancestors, or already nested elsewhere.
 func (o *Orchestrator) Add(t Target) error {
@@ -121,12 +124,16 @@ func (o *Orchestrator) Add(t Target) error {
 	if _, ok := o.targets[t.Name]; ok {
 		return fmt.Errorf("%w: %w: %q", ErrInvalidTarget, ErrDuplicateTarget, t.Name)
 	}
+	if err := o.checkDepends(t); err != nil {
+		return err
+	}
 	if t.nested != nil {
 		if err := o.adopt(t.nested, t.Name); err != nil {
 			return err
 		}
 	}
-	tg := &target{spec: t, policy: t.Policy.withDefaults(), status: StatusUnknown}
+	t.DependsOn = slices.Clone(t.DependsOn)
+	tg := &target{spec: t, policy: t.Policy.withDefaults(), alertPolicy: t.Alerts.withDefaults(), status: StatusUnknown}
 	if rec, ok := o.loaded[t.Name]; ok {
 		rec.applyTo(tg, o.red)
 		delete(o.loaded, t.Name)

@@ -176,7 +176,7 @@ func (o *Orchestrator) observe(t *target, r Report, scheduled bool, start time.T
 	if scheduled {
 		t.nextCheck = start.Add(t.policy.Interval)
 	}
-	evs, want := t.observe(stored, now)
+	evs, want := o.observeLocked(t, stored, now)
 	o.dirty = true
 	o.mu.Unlock()
 	o.emit(evs...)

@@ -5,8 +5,9 @@ import "time"
 // target is the orchestrator's record of one Target. Fields below spec and
 // policy are guarded by Orchestrator.mu.
 type target struct {
-	spec   Target
-	policy Policy // spec.Policy with defaults
+	spec        Target
+	policy      Policy      // spec.Policy with defaults
+	alertPolicy AlertPolicy // spec.Alerts with defaults
 
 	status    Status
 	report    Report
@@ -33,6 +34,9 @@ type target struct {
 	escalated   bool
 	recoveries  int // attempts ever made
 	history     []ActionResult
+	attemptLog  []AttemptRecord // the last attempts, with their outcomes
+
+	al alertTrack
 }
 
 const historyLimit = 100
@@ -62,9 +66,9 @@ func (t *target) observe(r Report, now time.Time) (evs []Event, wantRecovery boo
 		}
 		if now.Sub(t.healthySince) >= p.Backoff.ResetAfter {
 			t.backoffN = 0
-			if t.escalated {
-				t.escalated = false
-			}
+		}
+		if next == StatusHealthy && now.Sub(t.healthySince) >= p.EscalationHold {
+			t.escalated = false
 		}
 	case StatusDegraded, StatusUnhealthy:
 		t.failures++
