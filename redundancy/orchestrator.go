@@ -52,6 +52,7 @@ type Orchestrator struct {
 	wake     chan struct{}
 	inflight atomic.Int64               // Run: targets being processed
 	parent   atomic.Pointer[parentLink] // set when o is nested in another orchestrator
+	ops      ops                        // check subscribers and work in flight (observe.go, liveness.go)
 
 	mu       sync.Mutex
 	targets  map[string]*target
@@ -94,6 +95,7 @@ func New(opts ...Option) *Orchestrator {
 	for _, opt := range opts {
 		opt(o)
 	}
+	o.ops.created = o.clock.Now()
 	if o.statePath != "" {
 		o.loadState()
 	}

@@ -19,8 +19,13 @@ type Target struct {
 	Policy Policy
 	// Source, when set, wakes the target between its scheduled checks: Run
 	// watches it for as long as it runs (Tick and the one-shot methods do
-	// not).
+	// not). A Source (or a Checker) that implements ConnectionReporter has
+	// its connection shown in TargetState.Source and in metrics.
 	Source EventSource
+	// Criticality says whether the target's failure fails the whole
+	// (Critical, the zero value) or only warns (NonCritical): see
+	// Snapshot.Health and Snapshot.Readiness. Either way it is recovered.
+	Criticality Criticality
 
 	nested *Orchestrator // set by Nest: the child orchestrator this target stands for
 }
