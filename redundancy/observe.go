@@ -2,6 +2,7 @@ package redundancy
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"sync"
 	"sync/atomic"
@@ -99,10 +100,20 @@ func (o *Orchestrator) check(ctx context.Context, t *target) Report {
 	}
 	if fns != nil {
 		for _, fn := range *fns {
-			o.safeCall(ob.Target, "check subscriber", func() { fn(ob) })
+			o.tellCheck(fn, ob)
 		}
 	}
 	return r
+}
+
+// tellCheck calls one check subscriber, containing a panic.
+func (o *Orchestrator) tellCheck(fn func(CheckObservation), ob CheckObservation) {
+	defer func() {
+		if p := recover(); p != nil {
+			o.log.Error("check subscriber panicked", "target", ob.Target, "panic", o.redactString(fmt.Sprint(p)))
+		}
+	}()
+	fn(ob)
 }
 
 // debugDecision logs, at debug level, why a check of t that found a

@@ -1,0 +1,129 @@
+package metrics
+
+import (
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// statuses are the values of uras_target_status's status label.
+var statuses = []redundancy.Status{redundancy.StatusHealthy, redundancy.StatusDegraded, redundancy.StatusUnhealthy, redundancy.StatusUnknown}
+
+// Describe sends the descriptions of every metric.
+func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
+	m.checks.Describe(ch)
+	m.duration.Describe(ch)
+	m.lastSuccess.Describe(ch)
+	m.recoveries.Describe(ch)
+	m.actions.Describe(ch)
+	m.escalations.Describe(ch)
+	for _, d := range []*prometheus.Desc{m.status, m.budget, m.escalated, m.source, m.alive,
+		m.rateRemaining, m.rateLimit, m.webhookQueue, m.webhookDropped, m.webhookResults} {
+		ch <- d
+	}
+}
+
+// Collect sends the counters and histograms, and reads the state of
+// every watched orchestrator (its Snapshot and Liveness), the rate
+// limits, webhooks and event sources for the gauges.
+func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
+	m.checks.Collect(ch)
+	m.duration.Collect(ch)
+	m.lastSuccess.Collect(ch)
+	m.recoveries.Collect(ch)
+	m.actions.Collect(ch)
+	m.escalations.Collect(ch)
+
+	m.mu.Lock()
+	ws := make([]*watched, 0, len(m.order))
+	for _, o := range m.order {
+		ws = append(ws, m.watched[o])
+	}
+	webhooks, rates, sources := append([]webhook(nil), m.webhooks...), append([]rateLimit(nil), m.rates...), append([]source(nil), m.sources...)
+	m.mu.Unlock()
+
+	gauge := func(d *prometheus.Desc, v float64, labels ...string) {
+		ch <- prometheus.MustNewConstMetric(d, prometheus.GaugeValue, v, labels...)
+	}
+	// What was exported already, so that two Watch calls that overlap
+	// never export one series twice (which fails the scrape).
+	seen := map[seenKey]bool{}
+	for _, w := range ws {
+		w.collect(gauge, seen)
+	}
+	for _, s := range sources {
+		if k := (seenKey{"source", s.system, s.name}); !seen[k] {
+			seen[k] = true
+			gauge(m.source, bool01(s.c.Connected()), s.system, s.name)
+		}
+	}
+	for _, r := range rates {
+		rem, lim, ok := r.fn()
+		if !ok {
+			continue
+		}
+		gauge(m.rateRemaining, float64(rem), r.system, r.resource)
+		gauge(m.rateLimit, float64(lim), r.system, r.resource)
+	}
+	for _, h := range webhooks {
+		sent, failed, dropped := h.w.Stats()
+		gauge(m.webhookQueue, float64(h.w.Queued()), h.name)
+		ch <- prometheus.MustNewConstMetric(m.webhookDropped, prometheus.CounterValue, float64(dropped), h.name)
+		ch <- prometheus.MustNewConstMetric(m.webhookResults, prometheus.CounterValue, float64(sent), h.name, "sent")
+		ch <- prometheus.MustNewConstMetric(m.webhookResults, prometheus.CounterValue, float64(failed), h.name, "failed")
+	}
+}
+
+type seenKey struct{ kind, system, target string }
+
+// collect exports the state of w's targets.
+func (w *watched) collect(gauge func(*prometheus.Desc, float64, ...string), seen map[seenKey]bool) {
+	m := w.m
+	snap := w.o.Snapshot()
+	w.mu.RLock()
+	type row struct {
+		sys string
+		ts  redundancy.TargetState
+	}
+	rows := make([]row, 0, len(snap.Targets))
+	systems := map[string]bool{}
+	for _, ts := range snap.Targets {
+		sys, ok := w.systemOf(ts.Name)
+		if k := (seenKey{"target", sys, ts.Name}); !ok || seen[k] {
+			continue
+		} else {
+			seen[k] = true
+		}
+		if k := (seenKey{"alive", sys, ""}); !seen[k] {
+			seen[k] = true
+			systems[sys] = true
+		}
+		rows = append(rows, row{sys, ts})
+	}
+	w.mu.RUnlock()
+	for _, r := range rows {
+		ts := r.ts
+		for _, st := range statuses {
+			gauge(m.status, bool01(ts.Status == st), r.sys, ts.Name, st.String())
+		}
+		gauge(m.budget, float64(ts.BudgetLeft), r.sys, ts.Name)
+		gauge(m.escalated, bool01(ts.Escalated), r.sys, ts.Name)
+		if k := (seenKey{"source", r.sys, ts.Name}); ts.Source != redundancy.SourceNone && !seen[k] {
+			seen[k] = true
+			gauge(m.source, bool01(ts.Source == redundancy.SourceConnected), r.sys, ts.Name)
+		}
+	}
+	if len(rows) > 0 {
+		alive := bool01(w.o.Liveness().Alive)
+		for sys := range systems {
+			gauge(m.alive, alive, sys)
+		}
+	}
+}
+
+func bool01(b bool) float64 {
+	if b {
+		return 1
+	}
+	return 0
+}
