@@ -135,12 +135,16 @@ exit codes:
 `, EnvLogLevel, envPartLevelSuffix, a.logFile(), a.cmd.Name, a.cmd.Name)
 }
 
-func (a *app[C]) logFile() string {
-	if a.cmd.LogFile != "" {
-		return a.cmd.LogFile
+// logName is the stem of the daily log files.
+func (a *app[C]) logName() string {
+	if a.cmd.LogName != "" {
+		return a.cmd.LogName
 	}
-	return a.cmd.Name + ".log"
+	return a.cmd.Name
 }
+
+// logFile is the pattern of the daily log files' names, for people.
+func (a *app[C]) logFile() string { return a.logName() + "-YYYY-MM-DD.log" }
 
 // flags returns a verb's flag set with -config.
 func (a *app[C]) flags(verb string) *flag.FlagSet {
@@ -198,7 +202,7 @@ func (a *app[C]) load() (config[C], bool) {
 }
 
 func (a *app[C]) openLogs(set Settings, term io.Writer) (*Logs, error) {
-	return OpenLogs(LogOptions{Path: filepath.Join(set.LogDir, a.logFile()), Rotation: set.Rotation,
+	return OpenLogs(LogOptions{Dir: set.LogDir, Name: a.logName(), Rotation: set.Rotation,
 		Level: set.Level, Levels: set.Levels, Terminal: term, Redactor: a.red})
 }
 
@@ -211,6 +215,9 @@ func (a *app[C]) build(ctx context.Context, c config[C], logs *Logs, b Build) (*
 	sys, err := a.cmd.Build(ctx, c.cfg, b)
 	if err != nil {
 		return nil, err
+	}
+	if sys != nil && len(sys.Parts) > 0 {
+		logs.SetParts(sys.Parts) // one orchestrator over several parts: each logs at its part's level
 	}
 	if sys == nil || sys.Root == nil {
 		if sys != nil {

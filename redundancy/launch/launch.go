@@ -45,8 +45,9 @@ type Command[C any] struct {
 	// Help is printed after the verbs in help: the configuration, the
 	// environment variables the command reads.
 	Help string
-	// LogFile is the log file's name in Settings.LogDir; default Name+".log".
-	LogFile string
+	// LogName names the JSON log files in Settings.LogDir, one per day:
+	// <LogName>-YYYY-MM-DD.log; default Name (so "ultimate-2026-11-28.log").
+	LogName string
 	// Load reads the configuration at path: the -config flag, "" when it
 	// was not given (the caller's default). It returns the caller's own
 	// configuration and the launcher's Settings. Its error is printed as
