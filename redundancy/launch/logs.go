@@ -62,7 +62,11 @@ func (a *app[C]) logs(ctx context.Context, args []string) int {
 		f.level = &lv
 	}
 	for _, s := range strings.Split(*systems, ",") {
-		if s = strings.TrimSpace(s); s != "" {
+		switch s = strings.TrimSpace(s); s {
+		case "":
+		case "-":
+			f.parts = append(f.parts, "-")
+		default:
 			f.parts = append(f.parts, partKey(s))
 		}
 	}
