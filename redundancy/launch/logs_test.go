@@ -153,7 +153,7 @@ type steppedNow struct {
 	t  time.Time
 }
 
-func (s *steppedNow) now() time.Time { s.mu.Lock(); defer s.mu.Unlock(); return s.t }
+func (s *steppedNow) now() time.Time  { s.mu.Lock(); defer s.mu.Unlock(); return s.t }
 func (s *steppedNow) set(t time.Time) { s.mu.Lock(); s.t = t; s.mu.Unlock() }
 
 func TestDailyFilesRollCompressAndExpire(t *testing.T) {
