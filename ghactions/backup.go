@@ -30,6 +30,13 @@ var (
 // manifestName is the manifest's file name inside the store folder.
 const manifestName = "manifest.json"
 
+// Size caps of what the store reads: a manifest, and one workflow file
+// (GitHub's workflow files are small; a larger one is not a workflow).
+const (
+	maxManifestSize = 8 << 20
+	MaxWorkflowFile = 4 << 20
+)
+
 // BackupStore keeps the last known-good copy of each workflow file: a
 // folder holding the copies under files/ and a manifest.json of their
 // SHA-256 sums. Every write is atomic (copy first, then manifest), so a
@@ -82,26 +89,31 @@ func (b *BackupStore) Manifest() (Manifest, error) {
 func (b *BackupStore) readManifest() (Manifest, error) {
 	m := Manifest{Version: 1, Files: map[string]ManifestEntry{}}
 	p := filepath.Join(b.dir, manifestName)
-	data, err := os.ReadFile(p)
+	data, err := fsutil.ReadFile(p, maxManifestSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return m, nil
 	}
 	if err != nil {
 		return m, fmt.Errorf("ghactions: read backup manifest: %w", err)
 	}
-	if err := json.Unmarshal(data, &m); err != nil {
+	var got Manifest
+	if err := json.Unmarshal(data, &got); err != nil {
 		return m, fmt.Errorf("ghactions: backup manifest %s is not valid JSON: %w", p, err)
 	}
-	if m.Files == nil {
-		m.Files = map[string]ManifestEntry{}
+	if got.Version != 1 {
+		return m, fmt.Errorf("ghactions: backup manifest %s: version %d is not 1", p, got.Version)
 	}
-	for name, e := range m.Files {
+	for name, e := range got.Files {
 		if err := checkName(name); err != nil {
 			return m, fmt.Errorf("ghactions: backup manifest %s: %w", p, err)
 		}
-		if len(e.SHA256) != 64 {
+		if _, err := hex.DecodeString(e.SHA256); err != nil || len(e.SHA256) != 64 || strings.ToLower(e.SHA256) != e.SHA256 {
 			return m, fmt.Errorf("ghactions: backup manifest %s: entry %q has no valid sha256", p, name)
 		}
+		if e.Size < 0 || e.Size > MaxWorkflowFile {
+			return m, fmt.Errorf("ghactions: backup manifest %s: entry %q has size %d, outside [0, %d]", p, name, e.Size, MaxWorkflowFile)
+		}
+		m.Files[name] = e
 	}
 	return m, nil
 }
@@ -144,7 +156,7 @@ func (b *BackupStore) Get(name string) ([]byte, error) {
 	if !ok {
 		return nil, fmt.Errorf("ghactions: backup of %s: %w", name, ErrNotBackedUp)
 	}
-	data, err := os.ReadFile(filepath.Join(b.dir, "files", name))
+	data, err := fsutil.ReadFile(filepath.Join(b.dir, "files", name), MaxWorkflowFile)
 	if err != nil {
 		return nil, fmt.Errorf("ghactions: backup of %s: %w", name, err)
 	}
@@ -158,6 +170,9 @@ func (b *BackupStore) Get(name string) ([]byte, error) {
 func (b *BackupStore) Put(name string, data []byte, now time.Time) error {
 	if err := checkName(name); err != nil {
 		return err
+	}
+	if len(data) > MaxWorkflowFile {
+		return fmt.Errorf("ghactions: back up %s: %d bytes, more than %d", name, len(data), MaxWorkflowFile)
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -179,9 +194,11 @@ func (b *BackupStore) Put(name string, data []byte, now time.Time) error {
 	return nil
 }
 
-// checkName accepts a plain workflow file name: no folders, no "..".
+// checkName accepts a plain workflow file name: no folders, no "..", no
+// control characters, not too long.
 func checkName(name string) error {
-	if name == "" || name != filepath.Base(name) || strings.ContainsAny(name, `/\`) || name == "." || name == ".." || strings.HasPrefix(name, ".") {
+	if name == "" || len(name) > 255 || name != filepath.Base(name) || strings.ContainsAny(name, "/\\\x00") ||
+		strings.HasPrefix(name, ".") || strings.IndexFunc(name, func(r rune) bool { return r < 0x20 || r == 0x7f }) >= 0 {
 		return fmt.Errorf("ghactions: %q is not a plain workflow file name", name)
 	}
 	return nil

@@ -27,7 +27,7 @@ func cycleCost(t testing.TB, e *env, c *ghactions.Checker) (calls int, charged i
 
 func tenWorkflows(e *env) {
 	for i := range 10 {
-		e.workflow(fmt.Sprintf("wf%02d.yml", i), ghtest.ConclusionSuccess)
+		e.workflow(fmt.Sprintf("wf%02d.yml", i), ghactions.ConclusionSuccess)
 	}
 }
 
@@ -52,7 +52,7 @@ func TestAPICallsPerCycle(t *testing.T) {
 	require.Equal(t, 11, nm)
 
 	wf := c.Observed().Workflows[3]
-	e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf.ID, Branch: branch, Conclusion: ghtest.ConclusionSuccess})
+	e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf.ID, Branch: branch, Conclusion: ghactions.ConclusionSuccess})
 	calls, charged, nm = cycleCost(t, e, c)
 	t.Logf("one new run:  %d calls, %d charged to the rate limit, %d answered 304", calls, charged, nm)
 	require.Equal(t, 1, charged)

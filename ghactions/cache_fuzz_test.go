@@ -38,7 +38,10 @@ func FuzzTransportAnswers(f *testing.F) {
 			}
 			return &http.Response{StatusCode: status, Header: h, Body: io.NopCloser(bytes.NewReader(body)), Request: r, ContentLength: -1}, nil
 		})
-		tr := ghactions.NewTransport(base, "tok", redundancytest.NewFakeClock(start))
+		tr, err := ghactions.NewTransport(base, "https://api.github.com/", "tok", redundancytest.NewFakeClock(start))
+		if err != nil {
+			t.Fatal(err)
+		}
 		for range 2 {
 			req, _ := http.NewRequest(http.MethodGet, "https://api.github.com/repos/o/r/actions/workflows", nil)
 			resp, err := tr.RoundTrip(req)

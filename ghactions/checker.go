@@ -18,16 +18,18 @@ import (
 // could not be decoded.
 var ErrMalformedResponse = errors.New("malformed JSON in GitHub's answer")
 
-// runsPerWorkflow is how many of a workflow's newest runs on the branch one
-// check reads (one page).
-const runsPerWorkflow = 20
-
 // Checker checks the GitHub Actions health of one repository branch:
 // workflow states, the newest run of each workflow, runs stuck queued or
-// in progress, and the core rate limit. It makes one call for the workflow
-// list and one per active workflow; with a Client from NewClient every one
-// of them is conditional, so a cycle in which nothing changed costs no rate
-// limit.
+// in progress, runs waiting long for a review, and the core rate limit. It
+// makes one call for the workflow list and one per active workflow (plus
+// one for the default branch when Repo.Branch is empty); with a Client
+// from NewClient every one of them is conditional, so a cycle in which
+// nothing changed costs no rate limit.
+//
+// Only runs of this repository are judged: GitHub's ?branch= filter also
+// returns pull requests from forks whose own branch has the same name, and
+// those (head_repository another repository) are skipped, so a stranger's
+// failing run never makes the repository unhealthy nor gets re-run.
 //
 // A check that cannot ask GitHub (5xx, timeout, malformed answer, a spent
 // rate limit) reports StatusUnknown with Err set, which never starts a
@@ -43,11 +45,11 @@ type Checker struct {
 
 var _ redundancy.Checker = (*Checker)(nil)
 
-// NewChecker returns a checker of repo through api (usually client.Actions
-// of a Client from NewClient). It takes WithClock, WithStuckAfter and
+// NewChecker returns a checker of repo through api (usually a *Client from
+// NewClient). It takes WithClock, WithStuckAfter, WithWaitingAfter and
 // WithRateFloor.
 func NewChecker(api API, repo Repo, opts ...Option) (*Checker, error) {
-	s, err := build("NewChecker", opts, "WithClock", "WithStuckAfter", "WithRateFloor")
+	s, err := build("NewChecker", opts, "WithClock", "WithStuckAfter", "WithWaitingAfter", "WithRateFloor")
 	if err != nil {
 		return nil, err
 	}
@@ -68,6 +70,7 @@ func (c *Checker) Repo() Repo { return c.repo }
 // from it.
 type Observation struct {
 	Time      time.Time
+	Branch    string         // the branch judged (Repo.Branch, or the default branch)
 	Workflows []WorkflowInfo // every workflow of the repository
 	Rate      Rate
 }
@@ -79,22 +82,12 @@ type WorkflowInfo struct {
 	Path     string // ".github/workflows/ci.yml"
 	State    WorkflowState
 	Watched  bool     // selected by Repo.Workflows
-	Newest   *RunInfo // newest run on the branch, nil if none (only for watched, active workflows)
+	Newest   *RunInfo // newest run of this repository on the branch, nil if none (only for watched, active workflows)
 	Stuck    []RunInfo
+	Waiting  []RunInfo // waiting, requested or pending past the bound
+	Foreign  int       // runs on the branch skipped because they came from another repository (forks)
 	HTMLURL  string
 	ReadRuns bool // the runs were read
-}
-
-// RunInfo is one workflow run.
-type RunInfo struct {
-	ID         int64
-	Number     int
-	Attempt    int // run_attempt: 1 for the first try
-	Status     RunStatus
-	Conclusion RunConclusion
-	Event      string
-	Started    time.Time // run_started_at, or created_at
-	HTMLURL    string
 }
 
 // Observed returns what the last successful check saw.
@@ -114,6 +107,12 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		}
 	}
 
+	branch, err := c.branch(ctx, note)
+	if err != nil {
+		return c.errorReport(err, now)
+	}
+	repo := c.repo
+	repo.Branch = branch
 	wfs, err := c.listWorkflows(ctx, note)
 	if err != nil {
 		return c.errorReport(err, now)
@@ -127,14 +126,16 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		if !found {
 			findings = append(findings, redundancy.Finding{
 				Subject: want, Problem: ProblemWorkflowNotFound, Status: redundancy.StatusUnhealthy,
-				Detail: fmt.Sprintf("no workflow %q in %s/%s", want, c.repo.Owner, c.repo.Name),
+				Detail: fmt.Sprintf("no workflow %q in %s", want, c.repo.FullName()),
 			})
 		}
 	}
 	watched := 0
 	for i := range wfs {
 		w := &wfs[i]
-		if !w.Watched {
+		if !w.Watched || w.State == WorkflowDeleted {
+			// GitHub lists a deleted workflow while runs of it remain:
+			// it is gone on purpose, not a problem.
 			continue
 		}
 		watched++
@@ -144,26 +145,43 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		if w.State != WorkflowActive {
 			continue
 		}
-		if err := c.readRuns(ctx, w, now, note); err != nil {
+		if err := c.readRuns(ctx, w, branch, now, note); err != nil {
 			return c.errorReport(err, now)
 		}
-		findings = append(findings, c.judgeRuns(w, now)...)
+		findings = append(findings, c.judgeRuns(w, branch, now)...)
 	}
 	if rate.Known() && rate.Fraction() < c.s.rateFloor {
 		findings = append(findings, redundancy.Finding{
-			Subject: c.repo.String(), Problem: ProblemRateLimitLow, Status: redundancy.StatusDegraded,
+			Subject: repo.String(), Problem: ProblemRateLimitLow, Status: redundancy.StatusDegraded,
 			Detail: fmt.Sprintf("%d of %d core API calls left until %s", rate.Remaining, rate.Limit, rate.Reset.UTC().Format(time.RFC3339)),
 		})
 	}
 	c.mu.Lock()
-	c.obs = Observation{Time: now, Workflows: wfs, Rate: rate}
+	c.obs = Observation{Time: now, Branch: branch, Workflows: wfs, Rate: rate}
 	c.mu.Unlock()
 
-	summary := fmt.Sprintf("%s: %d workflows watched, all well", c.repo, watched)
+	summary := fmt.Sprintf("%s: %d workflows watched, all well", repo, watched)
 	if len(findings) > 0 {
-		summary = fmt.Sprintf("%s: %d workflows watched, %d findings", c.repo, watched, len(findings))
+		summary = fmt.Sprintf("%s: %d workflows watched, %d findings", repo, watched, len(findings))
 	}
 	return redundancy.NewReport(summary, findings...)
+}
+
+// branch returns Repo.Branch, or reads the repository's default branch.
+func (c *Checker) branch(ctx context.Context, note func(*github.Response)) (string, error) {
+	if c.repo.Branch != "" {
+		return c.repo.Branch, nil
+	}
+	r, resp, err := c.api.GetRepository(ctx, c.repo.Owner, c.repo.Name)
+	note(resp)
+	if err != nil {
+		return "", c.wrap("read the default branch", err)
+	}
+	b := r.GetDefaultBranch()
+	if b == "" {
+		return "", fmt.Errorf("ghactions: %s: GitHub named no default branch", c.repo.FullName())
+	}
+	return b, nil
 }
 
 func (c *Checker) listWorkflows(ctx context.Context, note func(*github.Response)) ([]WorkflowInfo, error) {
@@ -193,38 +211,10 @@ func (c *Checker) listWorkflows(ctx context.Context, note func(*github.Response)
 	}
 }
 
-func (c *Checker) readRuns(ctx context.Context, w *WorkflowInfo, now time.Time, note func(*github.Response)) error {
-	runs, resp, err := c.api.ListWorkflowRunsByID(ctx, c.repo.Owner, c.repo.Name, w.ID,
-		&github.ListWorkflowRunsOptions{Branch: c.repo.Branch, ListOptions: github.ListOptions{PerPage: runsPerWorkflow}})
-	note(resp)
-	if err != nil {
-		return c.wrap(fmt.Sprintf("list runs of %s", w.Path), err)
-	}
-	w.ReadRuns = true
-	for i, r := range runs.WorkflowRuns {
-		info := RunInfo{
-			ID: r.GetID(), Number: r.GetRunNumber(), Attempt: r.GetRunAttempt(),
-			Status: RunStatus(r.GetStatus()), Conclusion: RunConclusion(r.GetConclusion()),
-			Event: r.GetEvent(), Started: r.GetRunStartedAt().Time, HTMLURL: r.GetHTMLURL(),
-		}
-		if info.Started.IsZero() {
-			info.Started = r.GetCreatedAt().Time
-		}
-		if i == 0 {
-			n := info
-			w.Newest = &n
-		}
-		if info.Status != RunCompleted && now.Sub(info.Started) > c.s.stuckAfter {
-			w.Stuck = append(w.Stuck, info)
-		}
-	}
-	return nil
-}
-
 func (c *Checker) judgeState(w *WorkflowInfo) (redundancy.Finding, bool) {
 	f := redundancy.Finding{Subject: w.Path}
 	switch w.State {
-	case WorkflowActive:
+	case WorkflowActive, WorkflowDeleted:
 		return f, false
 	case WorkflowDisabledInactivity:
 		f.Problem, f.Status = ProblemWorkflowDisabled, redundancy.StatusUnhealthy
@@ -242,39 +232,18 @@ func (c *Checker) judgeState(w *WorkflowInfo) (redundancy.Finding, bool) {
 	return f, true
 }
 
-func (c *Checker) judgeRuns(w *WorkflowInfo, now time.Time) []redundancy.Finding {
-	var out []redundancy.Finding
-	for _, r := range w.Stuck {
-		out = append(out, redundancy.Finding{
-			Subject: w.Path, Problem: ProblemRunStuck, Status: redundancy.StatusUnhealthy,
-			Detail: fmt.Sprintf("run %d (#%d) %s for %s (bound %s) %s", r.ID, r.Number, r.Status,
-				now.Sub(r.Started).Round(time.Second), c.s.stuckAfter, r.HTMLURL),
-		})
-	}
-	if r := w.Newest; r != nil && r.Status == RunCompleted {
-		if p, st, bad := r.Conclusion.judge(); bad {
-			out = append(out, redundancy.Finding{
-				Subject: w.Path, Problem: p, Status: st,
-				Detail: fmt.Sprintf("latest run on %s: run %d (#%d, attempt %d) concluded %s %s",
-					c.repo.Branch, r.ID, r.Number, r.Attempt, r.Conclusion, r.HTMLURL),
-			})
-		}
-	}
-	return out
-}
-
 // wrap names what failed and marks undecodable answers.
 func (c *Checker) wrap(what string, err error) error {
 	var syn *json.SyntaxError
 	var typ *json.UnmarshalTypeError
 	if _, limited := rateLimitUntil(err, c.s.clock.Now()); limited && !errors.Is(err, ErrRateLimited) {
 		// go-github's own *RateLimitError or *AbuseRateLimitError.
-		return fmt.Errorf("github: %s of %s/%s: %w: %w", what, c.repo.Owner, c.repo.Name, ErrRateLimited, err)
+		return fmt.Errorf("ghactions: %s of %s: %w: %w", what, c.repo.FullName(), ErrRateLimited, err)
 	}
 	if errors.As(err, &syn) || errors.As(err, &typ) || errors.Is(err, io.ErrUnexpectedEOF) {
-		return fmt.Errorf("github: %s of %s/%s: %w: %w", what, c.repo.Owner, c.repo.Name, ErrMalformedResponse, err)
+		return fmt.Errorf("ghactions: %s of %s: %w: %w", what, c.repo.FullName(), ErrMalformedResponse, err)
 	}
-	return fmt.Errorf("github: %s of %s/%s: %w", what, c.repo.Owner, c.repo.Name, err)
+	return fmt.Errorf("ghactions: %s of %s: %w", what, c.repo.FullName(), err)
 }
 
 // errorReport is the report of a check that could not ask GitHub: Unknown,

@@ -25,19 +25,27 @@ func TestOptionsAreCheckedPerConstructor(t *testing.T) {
 		want string
 	}{
 		{"checker rejects client option", func() error {
-			_, err := ghactions.NewChecker(e.client.Actions, e.repo, ghactions.WithToken("x"))
+			_, err := ghactions.NewChecker(e.client, e.repo, ghactions.WithToken("x"))
 			return err
 		}, "NewChecker does not take option WithToken"},
 		{"bad stuck bound", func() error {
-			_, err := ghactions.NewChecker(e.client.Actions, e.repo, ghactions.WithStuckAfter(0))
+			_, err := ghactions.NewChecker(e.client, e.repo, ghactions.WithStuckAfter(0))
 			return err
 		}, "WithStuckAfter: duration 0s is not positive"},
-		{"empty branch", func() error {
-			_, err := ghactions.NewChecker(e.client.Actions, ghactions.Repo{Owner: "o", Name: "r"})
+		{"blank branch", func() error {
+			_, err := ghactions.NewChecker(e.client, ghactions.Repo{Owner: "o", Name: "r", Branch: "ma in"})
 			return err
-		}, `Repo.Branch "" is not valid`},
+		}, `Repo.Branch "ma in" is not valid`},
+		{"bad waiting bound", func() error {
+			_, err := ghactions.NewChecker(e.client, e.repo, ghactions.WithWaitingAfter(-time.Second))
+			return err
+		}, "WithWaitingAfter: duration -1s is not positive"},
+		{"bad transport URL", func() error {
+			_, err := ghactions.NewTransport(nil, "not a url", "", nil)
+			return err
+		}, `ghactions: NewTransport: API URL "not a url" is not an http(s) URL`},
 		{"slash in name", func() error {
-			_, err := ghactions.NewChecker(e.client.Actions, ghactions.Repo{Owner: "o", Name: "r/x", Branch: "main"})
+			_, err := ghactions.NewChecker(e.client, ghactions.Repo{Owner: "o", Name: "r/x", Branch: "main"})
 			return err
 		}, `Repo.Name "r/x" is not valid`},
 		{"nil api", func() error {
@@ -65,7 +73,10 @@ func TestOptionsAreCheckedPerConstructor(t *testing.T) {
 	}
 }
 
-func TestTokenFromEnvironmentIsSentNotShown(t *testing.T) {
+// The token comes from the caller only: NewClient never reads
+// GITHUB_TOKEN (a program that reads its secrets once registers them with
+// its redactor; a token read behind its back would escape it).
+func TestNoTokenFromTheEnvironment(t *testing.T) {
 	var auth atomic.Value
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		auth.Store(r.Header.Get("Authorization"))
@@ -73,15 +84,24 @@ func TestTokenFromEnvironmentIsSentNotShown(t *testing.T) {
 		_, _ = w.Write([]byte(`{"message":"Server Error"}`))
 	}))
 	defer srv.Close()
-	t.Setenv("GITHUB_TOKEN", testToken)
-	c, err := ghactions.NewClient(ghactions.WithBaseURL(srv.URL), ghactions.WithHTTPClient(srv.Client()))
-	require.NoError(t, err)
-	chk, err := ghactions.NewChecker(c.Actions, ghactions.Repo{Owner: owner, Name: name, Branch: branch})
-	require.NoError(t, err)
-	rep := chk.Check(context.Background())
-	require.Error(t, rep.Err)
-	assert.Equal(t, "Bearer "+testToken, auth.Load())
-	assertNoToken(t, rep)
+	t.Setenv("GITHUB_TOKEN", "ghp_fromTheEnvironment000000000000")
+	for _, tc := range []struct {
+		name string
+		opts []ghactions.Option
+		want string
+	}{
+		{"none given", nil, ""},
+		{"given", []ghactions.Option{ghactions.WithToken(testToken)}, "Bearer " + testToken},
+	} {
+		c, err := ghactions.NewClient(append([]ghactions.Option{ghactions.WithBaseURL(srv.URL), ghactions.WithHTTPClient(srv.Client())}, tc.opts...)...)
+		require.NoError(t, err)
+		chk, err := ghactions.NewChecker(c, ghactions.Repo{Owner: owner, Name: name, Branch: branch})
+		require.NoError(t, err)
+		rep := chk.Check(context.Background())
+		require.Error(t, rep.Err)
+		assert.Equal(t, tc.want, auth.Load(), tc.name)
+		assertNoToken(t, rep)
+	}
 }
 
 func TestTransportPassesOtherForbiddenThrough(t *testing.T) {
@@ -107,7 +127,7 @@ func TestTransportPassesOtherForbiddenThrough(t *testing.T) {
 func TestRateLimitErrorMessage(t *testing.T) {
 	t.Parallel()
 	err := &ghactions.RateLimitError{Until: start.Add(time.Hour), Secondary: true, Message: "slow down"}
-	assert.Equal(t, "github: secondary rate limit hit: no calls until 2024-03-01T13:00:00Z (slow down)", err.Error())
+	assert.Equal(t, "ghactions: secondary rate limit hit: no calls until 2024-03-01T13:00:00Z (slow down)", err.Error())
 	assert.ErrorIs(t, err, ghactions.ErrRateLimited)
 }
 

@@ -1,6 +1,7 @@
 // Package ghactions keeps a repository's GitHub Actions automations
 // working: it checks workflow files, workflow states and run health, and
-// repairs what it can, as targets of a redundancy.Orchestrator.
+// repairs what it can, as targets of a redundancy.Orchestrator, without
+// ever making things worse.
 //
 // Two targets cover a repository:
 //
@@ -11,36 +12,47 @@
 //     "<file>.broken-<time>", and never overwrites a change that validates
 //     (that becomes the new known-good copy).
 //   - Checker asks the GitHub REST API (go-github v62) about workflow
-//     states (disabled_inactivity, disabled_fork, disabled_manually), the
-//     newest run of each workflow on a branch (failure, timed_out,
-//     startup_failure are unhealthy; cancelled, action_required degraded),
-//     runs stuck queued or in progress, and the core rate limit. Its
-//     Recoverer enables disabled workflows, re-runs failed jobs a bounded
-//     number of times per run, then dispatches a backup workflow, and
-//     cancels and re-runs stuck runs.
+//     states (disabled_inactivity, disabled_fork, disabled_manually; a
+//     deleted workflow is no problem), the newest run of each workflow on
+//     a branch (Repo.Branch, or the default branch GitHub names), runs
+//     stuck queued or in progress, runs waiting long for a review (an
+//     alert: GitHub fails them itself after 30 days), and the core rate
+//     limit. It judges only runs whose head repository is this one: a
+//     fork's pull request from its own "main" is listed on ?branch=main
+//     too, and is neither judged nor ever re-run. Its Recoverer enables
+//     disabled workflows, re-runs failed jobs a bounded number of times
+//     per run, then dispatches a backup workflow, and cancels stuck runs
+//     (force-cancelling a run cancel cannot reach) and starts them afresh
+//     once they have ended. Plans run in dependency order (enables first),
+//     and every repair reads GitHub before it is retried, so an answer lost
+//     after its effect never makes a second re-run or dispatch.
 //
-// API calls are cheap by design: NewClient wraps go-github in a Transport
-// that makes every GET conditional (If-None-Match with the last ETag) and
-// serves 304 answers, which cost no rate limit, from its cache; a check of
-// a repository where nothing changed costs no rate limit at all. While a
-// rate limit is spent (X-RateLimit-Remaining 0 until X-RateLimit-Reset, or
-// a 403/429 secondary limit until Retry-After) the Transport makes no call
-// and returns a *RateLimitError. A check that cannot ask GitHub (a 5xx, a
-// timeout, a malformed answer, a spent limit) is StatusUnknown with Err
-// set, which never starts a recovery.
+// API calls are cheap and polite by design: NewClient wraps go-github in a
+// Transport that makes every GET conditional (If-None-Match with the last
+// ETag) and serves 304 answers, which cost no rate limit, from its cache;
+// a check of a repository where nothing changed costs no rate limit at
+// all. While a rate limit is spent (X-RateLimit-Remaining 0 until
+// X-RateLimit-Reset, or a 403/429 secondary limit until Retry-After, a
+// minute when GitHub names no time) the Transport makes no call and
+// returns a *RateLimitError; its clock (WithClock) decides when the limit
+// lifts. Writes go one at a time, at least a second apart. A check that
+// cannot ask GitHub (a 5xx, a timeout, a malformed answer, a spent limit)
+// is StatusUnknown with Err set, which never starts a recovery.
 //
-// The token comes from WithToken or the GITHUB_TOKEN environment variable;
-// it is sent only in the Authorization header and never appears in a
-// finding, an error or a log line.
+// The token comes from WithToken only: no constructor reads the
+// environment. It is sent only in the Authorization header of requests to
+// the API host (never to another host a redirect points at) and never
+// appears in a finding, an error or a log line.
 //
 // To start:
 //
-//	client, err := ghactions.NewClient() // token from GITHUB_TOKEN
-//	repo := ghactions.Repo{Owner: "octo", Name: "app", Branch: "main"}
-//	checker, err := ghactions.NewChecker(client.Actions, repo)
+//	client, err := ghactions.NewClient(ghactions.WithToken(token)) // token read and registered with the redactor by the caller
+//	repo := ghactions.Repo{Owner: "octo", Name: "app"}             // Branch empty: the default branch
+//	checker, err := ghactions.NewChecker(client, repo)
 //	recoverer, err := ghactions.NewRecoverer(checker, ghactions.WithBackupWorkflow("backup.yml"))
 //	o := redundancy.New()
 //	err = o.Add(redundancy.Target{Name: "octo-app", Checker: checker, Recoverer: recoverer})
 //
-// Package ghtest is a fake GitHub for tests of all of this.
+// Package ghtest is a fake GitHub, as strict as the real one, for tests of
+// all of this.
 package ghactions

@@ -18,13 +18,12 @@ func Example() {
 	srv := ghtest.NewServer() // a fake GitHub; use ghactions.NewClient() for the real one
 	defer srv.Close()
 	wf := srv.AddWorkflow("octo", "app", ghtest.Workflow{Name: "CI", Path: ".github/workflows/ci.yml"})
-	run := srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghtest.ConclusionFailure})
+	run := srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghactions.ConclusionFailure})
 
-	client, err := ghactions.NewClient(ghactions.WithBaseURL(srv.URL()), ghactions.WithHTTPClient(srv.HTTPClient()))
-	if err != nil {
-		log.Fatal(err)
-	}
-	checker, err := ghactions.NewChecker(client.Actions, ghactions.Repo{Owner: "octo", Name: "app", Branch: "main"})
+	// For the real GitHub: ghactions.NewClient(ghactions.WithToken(token)),
+	// with the token your program read and registered with its redactor.
+	client := srv.Client()
+	checker, err := ghactions.NewChecker(client, ghactions.Repo{Owner: "octo", Name: "app", Branch: "main"})
 	if err != nil {
 		log.Fatal(err)
 	}
@@ -60,10 +59,10 @@ func ExampleClient_Stats() {
 	defer srv.Close()
 	for _, f := range []string{"ci.yml", "deploy.yml"} {
 		wf := srv.AddWorkflow("octo", "app", ghtest.Workflow{Path: ".github/workflows/" + f})
-		srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghtest.ConclusionSuccess})
+		srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghactions.ConclusionSuccess})
 	}
-	client, _ := ghactions.NewClient(ghactions.WithBaseURL(srv.URL()), ghactions.WithHTTPClient(srv.HTTPClient()))
-	checker, _ := ghactions.NewChecker(client.Actions, ghactions.Repo{Owner: "octo", Name: "app", Branch: "main"})
+	client := srv.Client()
+	checker, _ := ghactions.NewChecker(client, ghactions.Repo{Owner: "octo", Name: "app", Branch: "main"})
 
 	checker.Check(context.Background())
 	fmt.Println("first: ", client.Stats())
@@ -71,8 +70,8 @@ func ExampleClient_Stats() {
 	checker.Check(context.Background())
 	fmt.Println("steady:", client.Stats().Sub(before))
 	// Output:
-	// first:  requests=3 sent=3 not-modified=0 charged=3 blocked=0
-	// steady: requests=3 sent=3 not-modified=3 charged=0 blocked=0
+	// first:  requests=3 sent=3 not-modified=0 charged=3 blocked=0 writes=0 paced=0
+	// steady: requests=3 sent=3 not-modified=3 charged=0 blocked=0 writes=0 paced=0
 }
 
 // A workflow file broken by a bad edit is restored from the backup store;

@@ -16,6 +16,7 @@ import (
 
 	"github.com/rhysd/actionlint"
 
+	"github.com/uras-dev/uras/internal/fsutil"
 	"github.com/uras-dev/uras/redundancy"
 )
 
@@ -136,11 +137,16 @@ func (w *WorkflowFiles) Check(ctx context.Context) redundancy.Report {
 		name := e.Name()
 		present[name] = true
 		checked++
-		data, err := os.ReadFile(filepath.Join(w.dir(), name))
+		subject := path.Join(WorkflowsDir, name)
+		data, err := fsutil.ReadFile(filepath.Join(w.dir(), name), MaxWorkflowFile)
+		if errors.Is(err, fsutil.ErrTooLarge) || errors.Is(err, fsutil.ErrNotRegular) {
+			findings = append(findings, redundancy.Finding{Subject: subject, Problem: ProblemFileInvalid, Status: redundancy.StatusUnhealthy,
+				Detail: fmt.Sprintf("%s cannot be a workflow file: %v", subject, err)})
+			continue
+		}
 		if err != nil {
 			return fail(fmt.Errorf("ghactions: read workflow file: %w", err))
 		}
-		subject := path.Join(WorkflowsDir, name)
 		if len(bytes.TrimSpace(data)) == 0 {
 			findings = append(findings, redundancy.Finding{Subject: subject, Problem: ProblemFileEmpty, Status: redundancy.StatusUnhealthy,
 				Detail: fmt.Sprintf("%s is empty (%d bytes)", subject, len(data))})

@@ -74,12 +74,19 @@ func (w *WorkflowFiles) Restore(ctx context.Context, name string) error {
 		return err
 	}
 	p := filepath.Join(w.dir(), name)
-	cur, err := os.ReadFile(p)
+	perm := os.FileMode(0o644)
+	broken := p + BrokenSuffix + w.s.clock.Now().UTC().Format(brokenTimeFormat)
+	cur, err := fsutil.ReadFile(p, MaxWorkflowFile)
 	present := err == nil
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	switch {
+	case errors.Is(err, fsutil.ErrTooLarge) || errors.Is(err, fsutil.ErrNotRegular):
+		// Not a workflow file at all: move it aside whole, unread.
+		if err := os.Rename(p, broken); err != nil {
+			return fmt.Errorf("ghactions: keep broken copy of %s: %w", name, err)
+		}
+	case err != nil && !errors.Is(err, fs.ErrNotExist):
 		return fmt.Errorf("ghactions: restore %s: %w", name, err)
 	}
-	perm := os.FileMode(0o644)
 	if present {
 		if bytes.Equal(cur, good) {
 			return nil // already restored
@@ -96,7 +103,6 @@ func (w *WorkflowFiles) Restore(ctx context.Context, name string) error {
 		if st, err := os.Stat(p); err == nil {
 			perm = st.Mode().Perm()
 		}
-		broken := p + BrokenSuffix + w.s.clock.Now().UTC().Format(brokenTimeFormat)
 		if err := fsutil.WriteFileAtomic(broken, cur, perm); err != nil {
 			return fmt.Errorf("ghactions: keep broken copy of %s: %w", name, err)
 		}

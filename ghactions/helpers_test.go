@@ -2,6 +2,7 @@ package ghactions_test
 
 import (
 	"context"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -18,10 +19,9 @@ import (
 // report, an error or an action's reason.
 const testToken = "ghp_TESTTOKENdoNotLeak0123456789"
 
-// start is in the past on purpose: go-github keeps its own record of the
-// rate limit against the wall clock, and a fake reset time in the past
-// keeps that record out of the way, so the Transport (on the fake clock)
-// alone decides when calls stop.
+// start is when the fake clock starts. TestClockGovernsRateLimits starts
+// in the future instead, where go-github's own wall-clock record of the
+// limit would show.
 var start = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 
 const (
@@ -39,24 +39,22 @@ type env struct {
 	repo   ghactions.Repo
 }
 
-func newEnv(t testing.TB) *env {
+func newEnv(t testing.TB, opts ...ghtest.Option) *env {
 	t.Helper()
-	clock := redundancytest.NewFakeClock(start)
-	srv := ghtest.NewServer(ghtest.WithClock(clock))
+	return newEnvAt(t, start, opts...)
+}
+
+func newEnvAt(t testing.TB, at time.Time, opts ...ghtest.Option) *env {
+	t.Helper()
+	clock := redundancytest.NewFakeClock(at)
+	srv := ghtest.NewServer(append([]ghtest.Option{ghtest.WithClock(clock), ghtest.WithToken(testToken)}, opts...)...)
 	t.Cleanup(srv.Close)
-	client, err := ghactions.NewClient(
-		ghactions.WithBaseURL(srv.URL()),
-		ghactions.WithHTTPClient(srv.HTTPClient()),
-		ghactions.WithClock(clock),
-		ghactions.WithToken(testToken),
-	)
-	require.NoError(t, err)
-	return &env{t: t, clock: clock, srv: srv, client: client, repo: ghactions.Repo{Owner: owner, Name: name, Branch: branch}}
+	return &env{t: t, clock: clock, srv: srv, client: srv.Client(), repo: ghactions.Repo{Owner: owner, Name: name, Branch: branch}}
 }
 
 // workflow adds a workflow file name ("ci.yml") with one run of the given
 // conclusion on the branch ("" for none) and returns the ids.
-func (e *env) workflow(file, conclusion string) (wfID, runID int64) {
+func (e *env) workflow(file string, conclusion ghactions.RunConclusion) (wfID, runID int64) {
 	wfID = e.srv.AddWorkflow(owner, name, ghtest.Workflow{Name: strings.TrimSuffix(file, ".yml"), Path: ".github/workflows/" + file})
 	if conclusion != "" {
 		runID = e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wfID, Branch: branch, Conclusion: conclusion})
@@ -66,7 +64,7 @@ func (e *env) workflow(file, conclusion string) (wfID, runID int64) {
 
 func (e *env) checker(opts ...ghactions.Option) *ghactions.Checker {
 	e.t.Helper()
-	c, err := ghactions.NewChecker(e.client.Actions, e.repo, append([]ghactions.Option{ghactions.WithClock(e.clock)}, opts...)...)
+	c, err := ghactions.NewChecker(e.client, e.repo, append([]ghactions.Option{ghactions.WithClock(e.clock)}, opts...)...)
 	require.NoError(e.t, err)
 	return c
 }
@@ -96,14 +94,41 @@ func (e *env) orchestrate(c redundancy.Checker, r redundancy.Recoverer, p redund
 	return o, rec
 }
 
-// tick advances the clock by d and runs one orchestrator cycle.
+// tick advances the clock by d and runs one orchestrator cycle, moving
+// the clock on while something waits on it (see drive).
 func (e *env) tick(o *redundancy.Orchestrator, d time.Duration) redundancy.TargetState {
 	e.t.Helper()
 	e.clock.Advance(d)
-	snap := o.Tick(context.Background())
+	var snap redundancy.Snapshot
+	e.drive(func() { snap = o.Tick(context.Background()) })
 	require.Len(e.t, snap.Targets, 1)
 	assertNoToken(e.t, snap.Targets[0].Report)
+	for _, h := range snap.Targets[0].History {
+		require.NotContains(e.t, h.Error, testToken)
+	}
 	return snap.Targets[0]
+}
+
+// drive runs fn and, while it runs, moves the fake clock on a second at a
+// time whenever something waits on it (a write paced a second after the
+// last, an action polling a run whose cancel has not landed), as time
+// would pass for real. It returns when fn does.
+func (e *env) drive(fn func()) {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		fn()
+	}()
+	for {
+		select {
+		case <-done:
+			return
+		default:
+		}
+		if e.clock.BlockUntil(1, 2*time.Millisecond) {
+			e.clock.Advance(time.Second)
+		}
+	}
 }
 
 // calls returns the calls recorded since the last reset and resets.
@@ -141,3 +166,5 @@ func assertNoToken(t testing.TB, r redundancy.Report) {
 		require.NotContains(t, f.Detail, testToken)
 	}
 }
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }

@@ -22,6 +22,10 @@ type settings struct {
 	httpClient *http.Client
 	clock      redundancy.Clock
 	stuckAfter time.Duration
+	waitAfter  time.Duration
+	cancelWait time.Duration
+	forceAfter time.Duration
+	poll       time.Duration
 	rateFloor  float64
 	maxReruns  int
 	backupWF   string
@@ -32,16 +36,33 @@ type settings struct {
 // The defaults a constructor uses for options not given.
 const (
 	DefaultStuckAfter = time.Hour // a run queued or in progress longer is stuck
-	DefaultRateFloor  = 0.10      // below this part of the core limit left: degraded
-	DefaultMaxReruns  = 2         // re-runs of failed jobs per run before the backup workflow
-	DefaultBaseURL    = "https://api.github.com/"
-	DefaultTimeout    = 30 * time.Second // of the default HTTP client
+	// DefaultWaitingAfter: a run waiting for a review (or requested,
+	// pending) longer is reported, never touched.
+	DefaultWaitingAfter = 24 * time.Hour
+	// DefaultCancelWait is how long one cancel action waits for GitHub to
+	// end a run it accepted to cancel (cancellation is asynchronous).
+	DefaultCancelWait = time.Minute
+	// DefaultForceCancelAfter: a run still not ended this long after its
+	// cancel was accepted is force-cancelled; a force-cancel that has not
+	// landed this long after is given up (escalated).
+	DefaultForceCancelAfter = 5 * time.Minute
+	// DefaultPollInterval is how often a waiting action reads a run again,
+	// unless GitHub's x-poll-interval asks for longer.
+	DefaultPollInterval = 5 * time.Second
+	DefaultRateFloor    = 0.10 // below this part of the core limit left: degraded
+	DefaultMaxReruns    = 2    // re-runs of failed jobs per run before the backup workflow
+	DefaultBaseURL      = "https://api.github.com/"
+	DefaultTimeout      = 30 * time.Second // of the default HTTP client
 )
 
 func defaults() settings {
 	return settings{
 		clock:      redundancy.RealClock{},
 		stuckAfter: DefaultStuckAfter,
+		waitAfter:  DefaultWaitingAfter,
+		cancelWait: DefaultCancelWait,
+		forceAfter: DefaultForceCancelAfter,
+		poll:       DefaultPollInterval,
 		rateFloor:  DefaultRateFloor,
 		maxReruns:  DefaultMaxReruns,
 		baseURL:    DefaultBaseURL,
@@ -70,9 +91,11 @@ func build(ctor string, opts []Option, allowed ...string) (settings, error) {
 	return s, nil
 }
 
-// WithToken sets the API token (NewClient). Without it NewClient reads
-// GITHUB_TOKEN. The token is sent only in the Authorization header; it is
-// never logged or put in a finding or error.
+// WithToken sets the API token (NewClient; default none). NewClient never
+// reads the environment: a program reads its secrets once, registers them
+// with its redactor and passes them here. The token is sent only in the
+// Authorization header of requests to the API host; it is never logged or
+// put in a finding or error.
 func WithToken(token string) Option {
 	return Option{"WithToken", func(s *settings) error { s.token = token; return nil }}
 }
@@ -121,6 +144,61 @@ func WithStuckAfter(d time.Duration) Option {
 			return fmt.Errorf("duration %s is not positive", d)
 		}
 		s.stuckAfter = d
+		return nil
+	}}
+}
+
+// WithWaitingAfter sets how long a run may wait for a review or a
+// deployment protection rule (status waiting, requested or pending) before
+// it is reported as ProblemRunWaiting (NewChecker; default
+// DefaultWaitingAfter). Such a run is never cancelled: GitHub fails it by
+// itself after 30 days.
+func WithWaitingAfter(d time.Duration) Option {
+	return Option{"WithWaitingAfter", func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		s.waitAfter = d
+		return nil
+	}}
+}
+
+// WithCancelWait sets how long one cancel action waits for a cancelled run
+// to end before it reports that the cancel has not landed yet
+// (NewRecoverer; default DefaultCancelWait). Keep it below the policy's
+// ActionTimeout.
+func WithCancelWait(d time.Duration) Option {
+	return Option{"WithCancelWait", func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		s.cancelWait = d
+		return nil
+	}}
+}
+
+// WithForceCancelAfter sets how long after an accepted cancel a run that
+// has not ended is force-cancelled, and how long after a force-cancel it
+// is given up (NewRecoverer; default DefaultForceCancelAfter).
+func WithForceCancelAfter(d time.Duration) Option {
+	return Option{"WithForceCancelAfter", func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		s.forceAfter = d
+		return nil
+	}}
+}
+
+// WithPollInterval sets how often a waiting action reads a run again
+// (NewRecoverer; default DefaultPollInterval). A longer x-poll-interval
+// from GitHub wins.
+func WithPollInterval(d time.Duration) Option {
+	return Option{"WithPollInterval", func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		s.poll = d
 		return nil
 	}}
 }

@@ -3,9 +3,14 @@ package ghactions_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
+	"net/url"
+	"strings"
 	"testing"
 	"time"
+
+	"github.com/google/go-github/v62/github"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -13,13 +18,14 @@ import (
 	"github.com/uras-dev/uras/ghactions"
 	"github.com/uras-dev/uras/ghactions/ghtest"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 func TestHealthyRepoSteadyStateIsFree(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
 	for _, f := range []string{"ci.yml", "deploy.yml", "nightly.yml"} {
-		e.workflow(f, ghtest.ConclusionSuccess)
+		e.workflow(f, ghactions.ConclusionSuccess)
 	}
 	o, rec := e.orchestrate(e.checker(), nil, testPolicy())
 
@@ -52,12 +58,12 @@ func TestHealthyRepoSteadyStateIsFree(t *testing.T) {
 func TestChangeAfterCacheIsSeen(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	_, runID := e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	_, runID := e.workflow("ci.yml", ghactions.ConclusionSuccess)
 	o, _ := e.orchestrate(e.checker(), nil, testPolicy())
 	require.Equal(t, redundancy.StatusHealthy, e.tick(o, 0).Report.Status)
 	require.Equal(t, redundancy.StatusHealthy, e.tick(o, time.Minute).Report.Status)
 
-	e.srv.UpdateRun(runID, func(r *ghtest.Run) { r.Conclusion = ghtest.ConclusionFailure })
+	e.srv.UpdateRun(runID, func(r *ghtest.Run) { r.Conclusion = ghactions.ConclusionFailure })
 	st := e.tick(o, time.Minute)
 	assert.Equal(t, redundancy.StatusUnhealthy, st.Report.Status)
 	assert.Equal(t, []redundancy.Problem{ghactions.ProblemRunFailed}, problems(st.Report))
@@ -66,8 +72,8 @@ func TestChangeAfterCacheIsSeen(t *testing.T) {
 func TestDisabledWorkflowIsEnabled(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	wf, _ := e.workflow("nightly.yml", ghtest.ConclusionSuccess)
-	e.srv.SetWorkflowState(wf, ghtest.StateDisabledInactivity)
+	wf, _ := e.workflow("nightly.yml", ghactions.ConclusionSuccess)
+	e.srv.SetWorkflowState(wf, ghactions.WorkflowDisabledInactivity)
 	c := e.checker()
 	r, err := ghactions.NewRecoverer(c)
 	require.NoError(t, err)
@@ -80,7 +86,7 @@ func TestDisabledWorkflowIsEnabled(t *testing.T) {
 	assert.Equal(t, ghactions.VerbEnableWorkflow, st.History[0].Verb)
 	assert.True(t, st.History[0].OK(), st.History[0].Error)
 	got, _ := e.srv.Workflow(wf)
-	assert.Equal(t, ghtest.StateActive, got.State)
+	assert.Equal(t, ghactions.WorkflowActive, got.State)
 	assert.Equal(t, 1, countCalls(e.takeCalls(), http.MethodPut, "/enable"))
 	assert.Contains(t, rec.Kinds("gh"), redundancy.EventRecoverySucceeded)
 
@@ -101,8 +107,8 @@ func TestManuallyDisabledWorkflowIsLeftAloneByDefault(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			wf, _ := e.workflow("ci.yml", ghtest.ConclusionSuccess)
-			e.srv.SetWorkflowState(wf, ghtest.StateDisabledManually)
+			wf, _ := e.workflow("ci.yml", ghactions.ConclusionSuccess)
+			e.srv.SetWorkflowState(wf, ghactions.WorkflowDisabledManually)
 			c := e.checker()
 			r, err := ghactions.NewRecoverer(c, tc.opts...)
 			require.NoError(t, err)
@@ -112,9 +118,9 @@ func TestManuallyDisabledWorkflowIsLeftAloneByDefault(t *testing.T) {
 			require.Equal(t, []redundancy.Problem{ghactions.ProblemWorkflowDisabledManually}, problems(st.Report))
 			assert.Equal(t, redundancy.StatusDegraded, st.Report.Status)
 			got, _ := e.srv.Workflow(wf)
-			want := ghtest.StateDisabledManually
+			want := ghactions.WorkflowDisabledManually
 			if tc.enable {
-				want = ghtest.StateActive
+				want = ghactions.WorkflowActive
 			}
 			assert.Equal(t, want, got.State)
 			assert.Equal(t, map[bool]int{true: 1, false: 0}[tc.enable], countCalls(e.takeCalls(), http.MethodPut, "/enable"))
@@ -125,7 +131,7 @@ func TestManuallyDisabledWorkflowIsLeftAloneByDefault(t *testing.T) {
 func TestFailedRunRerunsThenBackupThenEscalates(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	_, runID := e.workflow("ci.yml", ghtest.ConclusionFailure)
+	_, runID := e.workflow("ci.yml", ghactions.ConclusionFailure)
 	backupID, _ := e.workflow("backup.yml", "")
 	e.repo.Workflows = []string{"ci.yml"}
 	c := e.checker()
@@ -146,12 +152,12 @@ func TestFailedRunRerunsThenBackupThenEscalates(t *testing.T) {
 		require.Equal(t, ghactions.VerbRerunFailedJobs, lastVerb(st))
 		run, _ := e.srv.Run(runID)
 		require.Equal(t, attempt+1, run.Attempt)
-		require.Equal(t, ghtest.RunQueued, run.Status)
+		require.Equal(t, ghactions.RunQueued, run.Status)
 
 		// While the re-run is queued, nothing is judged.
 		st = e.tick(o, time.Minute)
 		require.Equal(t, redundancy.StatusHealthy, st.Report.Status, st.Report.Summary)
-		e.srv.CompleteRun(runID, ghtest.ConclusionFailure)
+		e.srv.CompleteRun(runID, ghactions.ConclusionFailure)
 	}
 	// Attempt 3: run_attempt 3 > 2 re-runs: dispatch the backup on the branch.
 	st := e.tick(o, time.Minute)
@@ -188,11 +194,11 @@ func TestFailedRunRerunsThenBackupThenEscalates(t *testing.T) {
 	assert.Zero(t, countCalls(calls, http.MethodPost, ""), "no actions once escalated: %v", calls)
 }
 
-func TestStuckRunIsCancelledAndRerun(t *testing.T) {
+func TestStuckRunIsCancelledThenRestarted(t *testing.T) {
 	t.Parallel()
-	e := newEnv(t)
+	e := newEnv(t, ghtest.WithCancelDelay(30*time.Second))
 	wf, _ := e.workflow("ci.yml", "")
-	runID := e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf, Branch: branch, Status: ghtest.RunInProgress, StartedAt: start.Add(-3 * time.Hour)})
+	runID := e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf, Branch: branch, Status: ghactions.RunInProgress, StartedAt: start.Add(-3 * time.Hour)})
 	c := e.checker(ghactions.WithStuckAfter(time.Hour))
 	r, err := ghactions.NewRecoverer(c)
 	require.NoError(t, err)
@@ -202,27 +208,27 @@ func TestStuckRunIsCancelledAndRerun(t *testing.T) {
 	require.Equal(t, []redundancy.Problem{ghactions.ProblemRunStuck}, problems(st.Report))
 	require.Len(t, st.History, 2)
 	assert.Equal(t, ghactions.VerbCancelRun, st.History[0].Verb)
-	assert.True(t, st.History[0].OK(), "202 Accepted is success: %s", st.History[0].Error)
-	assert.Equal(t, ghactions.VerbRerunWorkflow, st.History[1].Verb)
+	assert.True(t, st.History[0].OK(), "202, then waited for the run to end: %s", st.History[0].Error)
+	assert.Equal(t, ghactions.VerbRestartRun, st.History[1].Verb)
 	assert.True(t, st.History[1].OK(), st.History[1].Error)
 
 	calls := e.takeCalls()
-	var statuses []int
+	var posts []string
 	for _, c := range calls {
 		if c.Method == http.MethodPost {
-			statuses = append(statuses, c.Status)
+			posts = append(posts, fmt.Sprintf("%s %d", c.Path[strings.LastIndex(c.Path, "/")+1:], c.Status))
 		}
 	}
-	assert.Equal(t, []int{http.StatusAccepted, http.StatusCreated}, statuses)
+	assert.Equal(t, []string{"cancel 202", "rerun 201"}, posts, "one cancel, one re-run once it had ended")
 	run, _ := e.srv.Run(runID)
 	assert.Equal(t, 2, run.Attempt)
-	assert.Equal(t, ghtest.RunQueued, run.Status)
+	assert.Equal(t, ghactions.RunQueued, run.Status)
 }
 
 func TestRateLimitExhaustedStopsCallsUntilReset(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.workflow("ci.yml", ghtest.ConclusionFailure)
+	e.workflow("ci.yml", ghactions.ConclusionFailure)
 	c := e.checker()
 	r, err := ghactions.NewRecoverer(c)
 	require.NoError(t, err)
@@ -256,7 +262,7 @@ func TestRateLimitExhaustedStopsCallsUntilReset(t *testing.T) {
 func TestLowRateLimitIsDegraded(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	e.workflow("ci.yml", ghactions.ConclusionSuccess)
 	e.srv.SetRate(ghtest.Rate{Limit: 5000, Remaining: 300, Used: 4700, Reset: start.Add(time.Hour)})
 	st := e.checker().Check(context.Background())
 	assert.Equal(t, redundancy.StatusDegraded, st.Status)
@@ -269,9 +275,9 @@ func TestSecondaryRateLimitBacksOff(t *testing.T) {
 		t.Run(http.StatusText(status), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.workflow("ci.yml", ghtest.ConclusionSuccess)
+			e.workflow("ci.yml", ghactions.ConclusionSuccess)
 			o, _ := e.orchestrate(e.checker(), nil, testPolicy())
-			e.srv.Inject(ghtest.Fault{Kind: ghtest.FaultSecondaryLimit, Status: status, RetryAfter: 3 * time.Minute, Times: 1})
+			e.srv.FailNext("", ghtest.SecondaryLimit(status, 3*time.Minute))
 
 			st := e.tick(o, 0)
 			require.Equal(t, redundancy.StatusUnknown, st.Report.Status)
@@ -294,21 +300,23 @@ func TestSecondaryRateLimitBacksOff(t *testing.T) {
 func TestAPIFailuresAreUnknownNotRecovered(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		name  string
-		fault ghtest.Fault
-		want  func(t *testing.T, err error)
+		name    string
+		pattern string
+		fault   redundancytest.Fault
+		want    func(t *testing.T, err error)
 	}{
-		{"500", ghtest.Fault{Kind: ghtest.FaultStatus, Status: 500}, func(t *testing.T, err error) {
+		{"500", "", redundancytest.Fault{Status: 500, Times: -1}, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "500")
 			assert.Contains(t, err.Error(), "list workflows of octo/app")
 		}},
-		{"502 on runs", ghtest.Fault{Kind: ghtest.FaultStatus, Status: 502, PathContains: "/runs"}, func(t *testing.T, err error) {
+		{"502 HTML on runs", "GET /repos/*/*/actions/workflows/*/runs", redundancytest.Fault{Status: 502, Times: -1}, func(t *testing.T, err error) {
 			assert.Contains(t, err.Error(), "list runs of .github/workflows/ci.yml")
+			assert.Contains(t, err.Error(), "502")
 		}},
-		{"timeout", ghtest.Fault{Kind: ghtest.FaultHang}, func(t *testing.T, err error) {
+		{"timeout", "", redundancytest.Fault{Hang: true, Times: -1}, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, context.DeadlineExceeded)
 		}},
-		{"malformed JSON", ghtest.Fault{Kind: ghtest.FaultMalformedJSON}, func(t *testing.T, err error) {
+		{"malformed JSON", "", redundancytest.Fault{Status: 200, Times: -1, Body: `{"total_count": 3, "workflows": [{"id": 1, "name": "CI", "pa`}, func(t *testing.T, err error) {
 			assert.ErrorIs(t, err, ghactions.ErrMalformedResponse)
 			assert.Contains(t, err.Error(), "malformed JSON")
 			assert.Contains(t, err.Error(), "list workflows of octo/app")
@@ -317,14 +325,14 @@ func TestAPIFailuresAreUnknownNotRecovered(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.workflow("ci.yml", ghtest.ConclusionFailure)
+			e.workflow("ci.yml", ghactions.ConclusionFailure)
 			c := e.checker()
 			r, err := ghactions.NewRecoverer(c)
 			require.NoError(t, err)
 			p := testPolicy()
 			p.Timeout = 300 * time.Millisecond
 			o, rec := e.orchestrate(c, r, p)
-			e.srv.Inject(tc.fault)
+			e.srv.FailNext(tc.pattern, tc.fault)
 
 			for range 2 {
 				st := e.tick(o, time.Minute)
@@ -346,7 +354,7 @@ func TestAPIFailuresAreUnknownNotRecovered(t *testing.T) {
 func TestMissingConfiguredWorkflow(t *testing.T) {
 	t.Parallel()
 	e := newEnv(t)
-	e.workflow("ci.yml", ghtest.ConclusionSuccess)
+	e.workflow("ci.yml", ghactions.ConclusionSuccess)
 	e.repo.Workflows = []string{"ci.yml", "release.yml"}
 	rep := e.checker().Check(context.Background())
 	assert.Equal(t, redundancy.StatusUnhealthy, rep.Status)
@@ -357,19 +365,19 @@ func TestMissingConfiguredWorkflow(t *testing.T) {
 func TestConclusionsJudged(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		conclusion string
+		conclusion ghactions.RunConclusion
 		status     redundancy.Status
 		problem    redundancy.Problem
 	}{
-		{ghtest.ConclusionSuccess, redundancy.StatusHealthy, ""},
+		{ghactions.ConclusionSuccess, redundancy.StatusHealthy, ""},
 		{"skipped", redundancy.StatusHealthy, ""},
-		{ghtest.ConclusionFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
-		{ghtest.ConclusionTimedOut, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
-		{ghtest.ConclusionStartupFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
-		{ghtest.ConclusionCancelled, redundancy.StatusDegraded, ghactions.ProblemRunCancelled},
-		{ghtest.ConclusionActionRequired, redundancy.StatusDegraded, ghactions.ProblemRunActionRequired},
+		{ghactions.ConclusionFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghactions.ConclusionTimedOut, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghactions.ConclusionStartupFailure, redundancy.StatusUnhealthy, ghactions.ProblemRunFailed},
+		{ghactions.ConclusionCancelled, redundancy.StatusDegraded, ghactions.ProblemRunCancelled},
+		{ghactions.ConclusionActionRequired, redundancy.StatusDegraded, ghactions.ProblemRunActionRequired},
 	} {
-		t.Run(tc.conclusion, func(t *testing.T) {
+		t.Run(string(tc.conclusion), func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
 			e.workflow("ci.yml", tc.conclusion)
@@ -403,17 +411,19 @@ func TestGoGitHubRateLimitErrorsAreHonoured(t *testing.T) {
 	}{
 		{"primary", func(e *env) { e.srv.ExhaustRateLimit(start.Add(time.Hour)) }},
 		{"secondary", func(e *env) {
-			e.srv.Inject(ghtest.Fault{Kind: ghtest.FaultSecondaryLimit, RetryAfter: time.Second, Times: 1})
+			e.srv.FailNext("", ghtest.SecondaryLimit(http.StatusForbidden, time.Second))
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			e := newEnv(t)
-			e.workflow("ci.yml", ghtest.ConclusionFailure)
+			e.workflow("ci.yml", ghactions.ConclusionFailure)
 			tc.script(e)
-			// A plain go-github client (no Transport): go-github's own
-			// *RateLimitError / *AbuseRateLimitError come back.
-			c, err := ghactions.NewChecker(e.srv.Client().Actions, e.repo, ghactions.WithClock(e.clock))
+			// An API over a plain go-github client (no Transport):
+			// go-github's own *RateLimitError / *AbuseRateLimitError come back.
+			plain := github.NewClient(e.srv.HTTPClient()).WithAuthToken(testToken)
+			plain.BaseURL, _ = url.Parse(e.srv.URL())
+			c, err := ghactions.NewChecker(plainAPI{plain}, e.repo, ghactions.WithClock(e.clock))
 			require.NoError(t, err)
 			rep := c.Check(context.Background())
 			assert.Equal(t, redundancy.StatusUnknown, rep.Status)
@@ -421,4 +431,47 @@ func TestGoGitHubRateLimitErrorsAreHonoured(t *testing.T) {
 			assert.Equal(t, []redundancy.Problem{ghactions.ProblemRateLimited}, problems(rep))
 		})
 	}
+}
+
+// plainAPI is ghactions.API over a go-github client without our Transport.
+type plainAPI struct{ *github.Client }
+
+func (p plainAPI) GetRepository(ctx context.Context, o, r string) (*github.Repository, *github.Response, error) {
+	return p.Repositories.Get(ctx, o, r)
+}
+
+func (p plainAPI) ListWorkflows(ctx context.Context, o, r string, opts *github.ListOptions) (*github.Workflows, *github.Response, error) {
+	return p.Actions.ListWorkflows(ctx, o, r, opts)
+}
+
+func (p plainAPI) ListWorkflowRunsByID(ctx context.Context, o, r string, id int64, opts *github.ListWorkflowRunsOptions) (*github.WorkflowRuns, *github.Response, error) {
+	return p.Actions.ListWorkflowRunsByID(ctx, o, r, id, opts)
+}
+
+func (p plainAPI) GetWorkflowRunByID(ctx context.Context, o, r string, id int64) (*github.WorkflowRun, *github.Response, error) {
+	return p.Actions.GetWorkflowRunByID(ctx, o, r, id)
+}
+
+func (p plainAPI) EnableWorkflowByID(ctx context.Context, o, r string, id int64) (*github.Response, error) {
+	return p.Actions.EnableWorkflowByID(ctx, o, r, id)
+}
+
+func (p plainAPI) RerunFailedJobsByID(ctx context.Context, o, r string, id int64) (*github.Response, error) {
+	return p.Actions.RerunFailedJobsByID(ctx, o, r, id)
+}
+
+func (p plainAPI) RerunWorkflowByID(ctx context.Context, o, r string, id int64) (*github.Response, error) {
+	return p.Actions.RerunWorkflowByID(ctx, o, r, id)
+}
+
+func (p plainAPI) CancelWorkflowRunByID(ctx context.Context, o, r string, id int64) (*github.Response, error) {
+	return p.Actions.CancelWorkflowRunByID(ctx, o, r, id)
+}
+
+func (p plainAPI) ForceCancelWorkflowRunByID(context.Context, string, string, int64) (*github.Response, error) {
+	return nil, errors.New("not used")
+}
+
+func (p plainAPI) CreateWorkflowDispatchEventByID(ctx context.Context, o, r string, id int64, ev github.CreateWorkflowDispatchEventRequest) (*github.Response, error) {
+	return p.Actions.CreateWorkflowDispatchEventByID(ctx, o, r, id, ev)
 }

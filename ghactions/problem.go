@@ -18,6 +18,7 @@ const (
 	ProblemRunCancelled             redundancy.Problem = "github.run-cancelled"              // latest completed run: cancelled
 	ProblemRunActionRequired        redundancy.Problem = "github.run-action-required"        // latest completed run: action_required (or stale)
 	ProblemRunStuck                 redundancy.Problem = "github.run-stuck"                  // queued or in progress past the bound
+	ProblemRunWaiting               redundancy.Problem = "github.run-waiting"                // waiting, requested or pending past the bound (alert only)
 	ProblemRateLimitLow             redundancy.Problem = "github.rate-limit-low"             // less than the floor of the core limit left
 	ProblemRateLimited              redundancy.Problem = "github.rate-limited"               // a limit is spent: nothing could be asked
 	ProblemAPIUnreachable           redundancy.Problem = "github.api-unreachable"            // the API failed (5xx, timeout, bad answer)
@@ -28,7 +29,8 @@ const (
 	VerbEnableWorkflow   = "github.enable-workflow"
 	VerbRerunFailedJobs  = "github.rerun-failed-jobs"
 	VerbDispatchWorkflow = "github.dispatch-workflow"
-	VerbCancelRun        = "github.cancel-run"
+	VerbCancelRun        = "github.cancel-run"  // cancel, force-cancel when cancel cannot land, wait for the end
+	VerbRestartRun       = "github.restart-run" // after a cancel: re-run, or dispatch anew after a force-cancel
 	VerbRerunWorkflow    = "github.rerun-workflow"
 	VerbRestoreFile      = "github.restore-workflow-file"
 )
@@ -52,6 +54,14 @@ type (
 	RunStatus     string
 	RunConclusion string
 )
+
+// awaitsApproval reports whether a run in status s waits for something
+// other than a runner: a required reviewer or a deployment protection rule
+// (waiting), or approval to run at all (requested, pending). GitHub fails
+// such a run by itself after 30 days; it is never stuck.
+func (s RunStatus) awaitsApproval() bool {
+	return s == RunWaiting || s == RunRequested || s == RunPending
+}
 
 // Run statuses and conclusions GitHub documents.
 const (

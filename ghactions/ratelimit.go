@@ -1,10 +1,14 @@
 package ghactions
 
 import (
+	"bytes"
+	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/google/go-github/v62/github"
@@ -14,7 +18,7 @@ import (
 // GitHub rate limit stops calls for now: this package's *RateLimitError,
 // and the Checker's errors wrapping go-github's *github.RateLimitError or
 // *github.AbuseRateLimitError (when the client has no Transport).
-var ErrRateLimited = errors.New("github rate limit reached")
+var ErrRateLimited = errors.New("ghactions: GitHub rate limit reached")
 
 // RateLimitError is returned, without a call being made, while a GitHub
 // rate limit is spent: the core limit until its reset (X-RateLimit-Reset),
@@ -36,7 +40,7 @@ func (e *RateLimitError) Error() string {
 	if e.Secondary {
 		kind = "secondary rate limit hit"
 	}
-	s := fmt.Sprintf("github: %s: no calls until %s", kind, e.Until.UTC().Format(time.RFC3339))
+	s := fmt.Sprintf("ghactions: %s: no calls until %s", kind, e.Until.UTC().Format(time.RFC3339))
 	if e.Message != "" {
 		s += " (" + e.Message + ")"
 	}
@@ -45,6 +49,44 @@ func (e *RateLimitError) Error() string {
 
 // Is makes errors.Is(err, ErrRateLimited) true.
 func (e *RateLimitError) Is(target error) bool { return target == ErrRateLimited }
+
+// secondaryDefaultWait is how long to stop after a secondary limit that
+// named no Retry-After (GitHub: "wait for at least one minute").
+const secondaryDefaultWait = time.Minute
+
+// limitOf reads a 403/429 answer: is it a rate limit, and until when?
+// GitHub's rules: Retry-After when given; else X-RateLimit-Remaining 0
+// until X-RateLimit-Reset (a primary limit, answered 403 or 429); else, for
+// a secondary limit, at least a minute. It consumes the body only when it
+// is a limit; otherwise it leaves the body readable.
+func limitOf(resp *http.Response, rate Rate, haveRate bool, now time.Time) (until time.Time, secondary bool, msg string, ok bool) {
+	body, _ := io.ReadAll(io.LimitReader(resp.Body, 64<<10))
+	_ = resp.Body.Close()
+	var e struct {
+		Message string `json:"message"`
+		DocURL  string `json:"documentation_url"`
+	}
+	_ = json.Unmarshal(body, &e)
+	msg = e.Message
+	if ra := resp.Header.Get("Retry-After"); ra != "" {
+		if secs, err := strconv.Atoi(ra); err == nil && secs >= 0 {
+			return now.Add(time.Duration(secs) * time.Second), true, msg, true
+		}
+		if at, err := http.ParseTime(ra); err == nil {
+			return at, true, msg, true
+		}
+	}
+	if haveRate && rate.Remaining <= 0 && !rate.Reset.IsZero() {
+		return rate.Reset, false, msg, true
+	}
+	lower := strings.ToLower(msg + " " + e.DocURL)
+	if resp.StatusCode == http.StatusTooManyRequests || strings.Contains(lower, "secondary rate limit") ||
+		strings.Contains(lower, "secondary-rate-limits") || strings.Contains(lower, "abuse") {
+		return now.Add(secondaryDefaultWait), true, msg, true
+	}
+	resp.Body = io.NopCloser(bytes.NewReader(body))
+	return time.Time{}, false, "", false
+}
 
 // rateLimitUntil reports whether err is any kind of rate-limit error and,
 // if known, when calls may resume.

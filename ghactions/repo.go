@@ -8,17 +8,27 @@ import (
 
 // Repo says which repository, branch and workflows a Checker watches.
 type Repo struct {
-	Owner  string // "octo"
-	Name   string // "app"
-	Branch string // runs on this branch are judged; required
+	Owner string // "octo"
+	Name  string // "app"
+	// Branch: runs on this branch are judged. Empty: the repository's
+	// default branch, read from GitHub at every check.
+	Branch string
 	// Workflows limits the check to these workflows, each given as a file
 	// name ("ci.yml"), a path (".github/workflows/ci.yml") or a workflow
 	// name ("CI"). Empty: every workflow of the repository.
 	Workflows []string
 }
 
-// String returns "owner/name@branch".
-func (r Repo) String() string { return r.Owner + "/" + r.Name + "@" + r.Branch }
+// String returns "owner/name@branch" ("owner/name" when Branch is empty).
+func (r Repo) String() string {
+	if r.Branch == "" {
+		return r.FullName()
+	}
+	return r.FullName() + "@" + r.Branch
+}
+
+// FullName returns "owner/name".
+func (r Repo) FullName() string { return r.Owner + "/" + r.Name }
 
 func (r Repo) validate() error {
 	bad := func(field, v string) error {
@@ -29,7 +39,7 @@ func (r Repo) validate() error {
 		return bad("Owner", r.Owner)
 	case r.Name == "" || strings.ContainsAny(r.Name, "/ \t\n"):
 		return bad("Name", r.Name)
-	case strings.TrimSpace(r.Branch) == "":
+	case r.Branch != "" && (strings.TrimSpace(r.Branch) != r.Branch || strings.ContainsAny(r.Branch, " \t\n")):
 		return bad("Branch", r.Branch)
 	}
 	for _, w := range r.Workflows {

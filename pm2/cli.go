@@ -1,6 +1,7 @@
 package pm2
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -8,7 +9,6 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"regexp"
 	"strings"
 	"time"
 )
@@ -241,38 +241,27 @@ func isNotFound(msg string) bool {
 		strings.Contains(m, "process name not found")
 }
 
-var ansi = regexp.MustCompile(`\x1b\[[0-9;]*[A-Za-z]`)
+// errorMarker starts PM2's own error lines (in colour on a terminal, the
+// marker itself uninterrupted).
+const errorMarker = "[PM2][ERROR]"
 
-const maxMessage = 200
-
-// pm2ErrorLine returns the last "[PM2][ERROR]" line of the outputs, without
-// colours and shortened: only PM2's own error text is quoted, never the
-// rest of the output (which can hold a process's environment).
+// pm2ErrorLine returns the last "[PM2][ERROR]" line of the outputs as a
+// bounded, sanitized excerpt (see excerpt): only PM2's own error text is
+// quoted, never the rest of the output (which can hold a process's
+// environment), and no terminal escape or control character gets through.
 func pm2ErrorLine(outputs ...[]byte) string {
 	for _, out := range outputs {
-		lines := strings.Split(ansi.ReplaceAllString(string(out), ""), "\n")
-		for i := len(lines) - 1; i >= 0; i-- {
-			l := strings.TrimSpace(lines[i])
-			if _, msg, ok := strings.Cut(l, "[PM2][ERROR]"); ok {
-				msg = strings.TrimSpace(msg)
-				if len(msg) > maxMessage {
-					msg = msg[:maxMessage] + "..."
-				}
-				return printable(msg)
-			}
+		i := bytes.LastIndex(out, []byte(errorMarker))
+		if i < 0 {
+			continue
 		}
+		line := out[i+len(errorMarker):]
+		if j := bytes.IndexAny(line, "\r\n"); j >= 0 {
+			line = line[:j]
+		}
+		return excerpt(string(line[:min(len(line), maxScan)]), maxMessage)
 	}
 	return ""
-}
-
-// printable replaces control characters with spaces.
-func printable(s string) string {
-	return strings.Map(func(r rune) rune {
-		if r < ' ' || r == 0x7f {
-			return ' '
-		}
-		return r
-	}, s)
 }
 
 func withoutVar(env []string, name string) []string {

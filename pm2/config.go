@@ -17,6 +17,10 @@ type App struct {
 	MaxMemoryBytes uint64
 	// MaxCPUPercent is the CPU limit per process; 0 takes Config.MaxCPUPercent.
 	MaxCPUPercent float64
+	// Probe, when set, checks that the app really serves while PM2 says it
+	// is online (a TCP port or an HTTP URL), and finds who holds its port
+	// when it cannot bind it. Nil: PM2's word is taken.
+	Probe *Probe
 }
 
 // Config configures the Checker and the Recoverer; give both the same one.
@@ -64,10 +68,51 @@ type Config struct {
 	// (default 30 days).
 	LogKeep    int
 	LogKeepFor time.Duration
+	// LogDirs are directories, besides Home, under which the apps' logs
+	// may be rotated. A log the daemon reports outside Home and LogDirs is
+	// never rotated: when it is too large the finding is
+	// ProblemLogOutsideDirs, for people to act on.
+	LogDirs []string
+
+	// DaemonMaxMemoryBytes bounds the PM2 daemon's own resident memory
+	// (its God process leaks over weeks): above it, a
+	// ProblemDaemonMemoryHigh finding. 0: not watched. Needs Home.
+	DaemonMaxMemoryBytes uint64
+	// MaintenanceWindow says whether a moment is inside a maintenance
+	// window. A daemon above DaemonMaxMemoryBytes is replaced (pm2 update,
+	// which restarts the daemon and resurrects its apps) only inside one,
+	// and only while every expected app is fine. Nil: alert only.
+	MaintenanceWindow func(time.Time) bool
 
 	// Clock tells the time (crash-loop windows, stuck bounds, rotated log
 	// names). Default the real clock.
 	Clock redundancy.Clock
+
+	// The guard (see Guard in guard.go and the ladders in ladder.go).
+
+	// Store keeps the known-good process list (KnownGoodList) and the
+	// repair ladders' progress. Give the Checker and the Recoverer the same
+	// Store: the Checker records the list, the Recoverer restores from it.
+	// Nil: each keeps its own in memory, which the other does not see and
+	// which does not outlive the process.
+	Store redundancy.Store
+	// KnownGoodHistory is how many versions of the known-good list are
+	// kept. Default DefaultKnownGoodHistory.
+	KnownGoodHistory int
+	// DaemonTimeout bounds the daemon's answer to a ping, apart from the
+	// check's own timeout: a daemon that does not answer within it is
+	// hung. Default DefaultDaemonTimeout.
+	DaemonTimeout time.Duration
+	// SaveSettle is how long a guarded save waits for the expected apps to
+	// come online before it refuses. Default DefaultSaveSettle; negative:
+	// no wait.
+	SaveSettle time.Duration
+	// RestartTries is how many recovery attempts restart an app before
+	// the ladder deletes and re-adds it. Default DefaultRestartTries.
+	RestartTries int
+	// LadderReset forgets a ladder rung tried longer ago than this.
+	// Default DefaultLadderReset.
+	LadderReset time.Duration
 }
 
 // The defaults zero Config fields take.
@@ -82,6 +127,10 @@ const (
 	DefaultLogKeep           = 30
 	DefaultLogKeepFor        = 30 * 24 * time.Hour
 	DefaultEcosystemTimeout  = 10 * time.Second
+	DefaultDaemonTimeout     = 3 * time.Second
+	DefaultSaveSettle        = 5 * time.Second
+	DefaultRestartTries      = 3
+	DefaultLadderReset       = 30 * time.Minute
 )
 
 func (c Config) withDefaults() Config {
@@ -120,6 +169,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = redundancy.RealClock{}
+	}
+	if c.Store == nil {
+		c.Store = redundancy.NewMemoryStore()
+	}
+	if c.KnownGoodHistory <= 0 {
+		c.KnownGoodHistory = DefaultKnownGoodHistory
+	}
+	if c.DaemonTimeout <= 0 {
+		c.DaemonTimeout = DefaultDaemonTimeout
+	}
+	if c.SaveSettle == 0 {
+		c.SaveSettle = DefaultSaveSettle
+	}
+	if c.RestartTries <= 0 {
+		c.RestartTries = DefaultRestartTries
+	}
+	if c.LadderReset <= 0 {
+		c.LadderReset = DefaultLadderReset
 	}
 	return c
 }

@@ -9,11 +9,13 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/uras-dev/uras/internal/fsutil"
 	"github.com/uras-dev/uras/redundancy"
 )
 
@@ -56,24 +58,35 @@ if (!Array.isArray(apps)) { process.stderr.write('no apps array'); process.exit(
 process.stdout.write(JSON.stringify({apps: apps.map(a => a && typeof a === 'object' ?
   {name: a.name, script: a.script, exec_mode: a.exec_mode, instances: a.instances} : null)}));`
 
+// MaxEcosystemBytes caps the size of a JSON or YAML ecosystem file.
+const MaxEcosystemBytes = 4 << 20
+
 // LoadEcosystem reads the apps of an ecosystem file. JSON (.json) and YAML
-// (.yaml, .yml) are parsed here; JavaScript (.js, .cjs, .config.js) is
-// loaded by running node (Config.Node, through runner) with an argument
-// vector and DefaultEcosystemTimeout, printing only the app fields as JSON.
-// A missing file gives an error wrapping fs.ErrNotExist; one that does not
-// load wraps ErrEcosystem.
+// (.yaml, .yml) are parsed here (at most MaxEcosystemBytes, regular files
+// only); JavaScript (.js, .cjs, .config.js) is loaded by running node
+// (Config.Node, through runner) with an argument vector and
+// DefaultEcosystemTimeout, printing only the app fields as JSON. A missing
+// file gives an error wrapping fs.ErrNotExist; one that does not load
+// wraps ErrEcosystem.
+//
+// It reads the file every time; the Checker keeps the last result and
+// calls it again only when the file changed.
 func LoadEcosystem(ctx context.Context, path string, node string, runner Runner) (*Ecosystem, error) {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return nil, fmt.Errorf("ecosystem file: %w", err)
 	}
-	var (
-		raw []byte
-		err error
-	)
-	ext := strings.ToLower(filepath.Ext(path))
+	if !fi.Mode().IsRegular() {
+		return nil, fmt.Errorf("%w: %s: %w (%s)", ErrEcosystem, path, fsutil.ErrNotRegular, fi.Mode().Type())
+	}
+	var raw []byte
+	ext := ecosystemExt(path)
 	switch ext {
 	case ".json", ".yaml", ".yml":
-		raw, err = os.ReadFile(path)
+		raw, err = fsutil.ReadFile(path, MaxEcosystemBytes)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", ErrEcosystem, err)
+		}
 	case ".js", ".cjs":
 		raw, err = loadJS(ctx, path, node, runner)
 	default:
@@ -82,14 +95,51 @@ func LoadEcosystem(ctx context.Context, path string, node string, runner Runner)
 	if err != nil {
 		return nil, err
 	}
+	return parseEcosystem(path, ext, raw)
+}
+
+func ecosystemExt(path string) string { return strings.ToLower(filepath.Ext(path)) }
+
+// yamlQuoted matches what yaml quotes of the document in its errors:
+// values (`...`), anchor names (anchor '...') and local tags (!name).
+var yamlQuoted = regexp.MustCompile("`[^`]*`|anchor '[^']*'|(^|\\s)![^!\\s]\\S*")
+
+// yamlErrorText describes a YAML error in one line without quoting the
+// document: the first of several type errors, values and names replaced.
+func yamlErrorText(err error) string {
+	msg := err.Error()
+	var te *yaml.TypeError
+	if errors.As(err, &te) && len(te.Errors) > 0 {
+		msg = te.Errors[0]
+		if len(te.Errors) > 1 {
+			msg += fmt.Sprintf(" (and %d more)", len(te.Errors)-1)
+		}
+	}
+	msg = yamlQuoted.ReplaceAllStringFunc(firstLine(msg), func(m string) string {
+		switch {
+		case strings.HasPrefix(strings.TrimSpace(m), "!"):
+			return " a tag"
+		case strings.HasPrefix(m, "anchor"):
+			return "anchor"
+		}
+		return "a value"
+	})
+	return excerpt(strings.TrimPrefix(msg, "yaml: "), maxMessage)
+}
+
+// parseEcosystem decodes the apps of an ecosystem document: YAML for .yaml
+// and .yml, otherwise JSON (an object with "apps", or a bare array). Errors
+// wrap ErrEcosystem and never quote the document's values.
+func parseEcosystem(path, ext string, raw []byte) (*Ecosystem, error) {
 	var doc struct {
 		Apps []*EcosystemApp `json:"apps" yaml:"apps"`
 	}
 	if ext == ".yaml" || ext == ".yml" {
 		if err := yaml.Unmarshal(raw, &doc); err != nil {
-			return nil, fmt.Errorf("%w: %s: %s", ErrEcosystem, path, firstLine(err.Error()))
+			return nil, fmt.Errorf("%w: %s: %s", ErrEcosystem, path, yamlErrorText(err))
 		}
 	} else {
+		var err error
 		trimmed := bytes.TrimSpace(raw)
 		if len(trimmed) > 0 && trimmed[0] == '[' { // a bare array of apps
 			err = json.Unmarshal(trimmed, &doc.Apps)
@@ -160,19 +210,14 @@ func firstLine(s string) string {
 	return s
 }
 
-func shorten(s string, n int) string {
-	s = printable(s)
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
+func shorten(s string, n int) string { return excerpt(s, n) }
 
 // ecosystemFindings checks that the ecosystem file exists, loads and names
-// the expected apps.
+// the expected apps. The file is loaded again only when it changed (see
+// ecosystemCache).
 func (c *Checker) ecosystemFindings(ctx context.Context) []redundancy.Finding {
 	path := c.cfg.Ecosystem
-	eco, err := LoadEcosystem(ctx, path, c.cfg.Node, c.cfg.Runner)
+	eco, err := c.eco.load(ctx, path, c.cfg.Node, c.cfg.Runner)
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
 		return []redundancy.Finding{{Subject: path, Problem: ProblemEcosystemMissing, Status: redundancy.StatusDegraded,

@@ -22,6 +22,8 @@ import (
 	"fmt"
 	"path/filepath"
 	"time"
+
+	"github.com/sethvargo/go-retry"
 )
 
 // pubSocketFile is the daemon's event socket in PM2_HOME.
@@ -108,8 +110,10 @@ const eventBuffer = 64
 // ends, then closes the returned channel. It first sends EventConnected or,
 // when the daemon cannot be reached, EventDisconnected; it reconnects on
 // its own with a doubling backoff (NativeOptions.ReconnectMin to
-// ReconnectMax) after the daemon dies or restarts, sending EventDisconnected
-// once per outage and EventConnected when back. Events are not dropped: a
+// ReconnectMax, waited after failed dials and lost connections alike, and
+// started over only once a connection stayed up for ReconnectMax) after the
+// daemon dies or restarts, sending EventDisconnected once per outage and
+// EventConnected when back. Events are not dropped: a
 // reader that falls behind holds up the subscription. Events returns an
 // error only when it cannot start: ctx already ended, or a socket path too
 // long for a Unix socket.
@@ -126,6 +130,13 @@ func (n *Native) Events(ctx context.Context) (<-chan Event, error) {
 }
 
 // follow connects, reads and reconnects until ctx ends.
+//
+// Between two connection attempts it waits the backoff's next delay, after
+// a failed dial and after a lost connection alike, so that a peer that
+// accepts and then closes (or sends garbage) gets a few dials a second at
+// first and then one per ReconnectMax. The backoff starts over only after a
+// connection stayed up for ReconnectMax: a successful dial alone proves
+// nothing.
 func (n *Native) follow(ctx context.Context, ch chan<- Event) {
 	defer close(ch)
 	send := func(e Event) bool {
@@ -136,7 +147,18 @@ func (n *Native) follow(ctx context.Context, ch chan<- Event) {
 			return false
 		}
 	}
-	delay := n.rmin
+	wait := func(b retry.Backoff) bool {
+		d, _ := b.Next()
+		t := time.NewTimer(d)
+		defer t.Stop()
+		select {
+		case <-ctx.Done():
+			return false
+		case <-t.C:
+			return true
+		}
+	}
+	backoff := n.reconnectBackoff()
 	down := false // an EventDisconnected was sent for the current outage
 	for {
 		dctx, cancel := context.WithTimeout(ctx, n.timeout)
@@ -152,19 +174,15 @@ func (n *Native) follow(ctx context.Context, ch chan<- Event) {
 					return
 				}
 			}
-			t := time.NewTimer(delay)
-			select {
-			case <-ctx.Done():
-				t.Stop()
+			if !wait(backoff) {
 				return
-			case <-t.C:
 			}
-			delay = min(delay*2, n.rmax)
 			continue
 		}
-		delay, down = n.rmin, false
+		down = false
+		connected := time.Now()
 		stop := watchConn(ctx, conn)
-		ok := send(Event{Kind: EventConnected, ID: -1, Time: time.Now()})
+		ok := send(Event{Kind: EventConnected, ID: -1, Time: connected})
 		if ok {
 			err = readEvents(bufio.NewReaderSize(conn, ampChunk), send)
 		}
@@ -173,11 +191,23 @@ func (n *Native) follow(ctx context.Context, ch chan<- Event) {
 		if !ok || ctx.Err() != nil {
 			return
 		}
+		if time.Since(connected) >= n.rmax {
+			backoff = n.reconnectBackoff() // it was a healthy connection: start over
+		}
 		down = true
 		if !send(Event{Kind: EventDisconnected, ID: -1, Time: time.Now(), Err: fmt.Errorf("pm2 events: connection lost: %w", err)}) {
 			return
 		}
+		if !wait(backoff) {
+			return
+		}
 	}
+}
+
+// reconnectBackoff returns a fresh backoff for follow: ReconnectMin
+// doubling up to ReconnectMax.
+func (n *Native) reconnectBackoff() retry.Backoff {
+	return retry.WithCappedDuration(n.rmax, retry.NewExponential(n.rmin))
 }
 
 // readEvents reads frames until the connection fails, sending the events

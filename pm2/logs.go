@@ -14,7 +14,7 @@ func (c *Checker) logFindings(procs []Process) []redundancy.Finding {
 	cfg := c.cfg
 	var out []redundancy.Finding
 	seen := map[string]bool{}
-	var dirs []string
+	var dirs, allowed []string
 	for _, p := range procs {
 		if len(cfg.Apps) > 0 {
 			if _, ok := cfg.app(p.Name); !ok {
@@ -31,8 +31,16 @@ func (c *Checker) logFindings(procs []Process) []redundancy.Finding {
 				continue
 			}
 			if fi, err := os.Stat(l.path); err == nil && fi.Size() > cfg.LogMaxBytes {
-				out = append(out, redundancy.Finding{Subject: l.path, Problem: ProblemLogLarge, Status: redundancy.StatusDegraded,
-					Detail: fmt.Sprintf("%s %s log is %s (limit %s)", p.Name, l.kind, bytesString(fi.Size()), bytesString(cfg.LogMaxBytes))})
+				f := redundancy.Finding{Subject: l.path, Problem: ProblemLogLarge, Status: redundancy.StatusDegraded,
+					Detail: fmt.Sprintf("%s %s log is %s (limit %s)", p.Name, l.kind, bytesString(fi.Size()), bytesString(cfg.LogMaxBytes))}
+				if allowed == nil {
+					allowed = cfg.logDirs()
+				}
+				if _, ok := within(l.path, allowed); !ok {
+					f.Problem = ProblemLogOutsideDirs
+					f.Detail += "; outside PM2_HOME and the allowed log directories: not rotated"
+				}
+				out = append(out, f)
 			}
 		}
 	}

@@ -35,7 +35,6 @@ import (
 	"sync/atomic"
 	"syscall"
 	"time"
-	"unicode/utf8"
 )
 
 // DefaultNativeTimeout bounds one RPC call when the caller's context has no
@@ -364,7 +363,7 @@ func decodeReply(method string, args []ampArg) (json.RawMessage, error) {
 }
 
 // errorText renders the daemon's error value (a string, or an object with a
-// message) in at most 200 bytes.
+// message) as a sanitized excerpt of at most 200 bytes (see excerpt).
 func errorText(raw json.RawMessage) string {
 	var s string
 	if json.Unmarshal(raw, &s) != nil {
@@ -382,15 +381,7 @@ func errorText(raw json.RawMessage) string {
 			s = "(an error without a message)"
 		}
 	}
-	const max = 200
-	if len(s) > max {
-		cut := max
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return excerpt(s, maxMessage)
 }
 
 // dial connects to one of the daemon's sockets. A missing socket or one

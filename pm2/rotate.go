@@ -29,6 +29,13 @@ type RotateOptions struct {
 	// written in the instant between the last read and the truncation is
 	// lost.
 	Pause func() (resume func(), err error)
+	// Within, when set, are the only directories RotateLog may rotate a
+	// log in: a path that (once symbolic links are resolved) lies outside
+	// all of them is refused with an error wrapping ErrLogOutsideDirs, and
+	// nothing is written. Give it PM2_HOME and the allowed log
+	// directories (Config.LogDirs): a log path comes from the daemon, and
+	// must not make uras compress and truncate any file it can write.
+	Within []string
 }
 
 // archiveStamp is the UTC time format of archive names: sortable, no colons.
@@ -53,7 +60,7 @@ func RotateLog(path string, opts RotateOptions) (archive string, err error) {
 	if !rotatable(path) {
 		return "", fmt.Errorf("rotate %s: not a regular log file", path)
 	}
-	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	f, err := openWithin(path, opts.Within)
 	if err != nil {
 		return "", fmt.Errorf("rotate %s: %w", path, err)
 	}

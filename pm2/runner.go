@@ -1,11 +1,11 @@
 package pm2
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"os/exec"
+	"sync"
 	"time"
 )
 
@@ -54,29 +54,62 @@ var (
 // output to close after killing it.
 const DefaultWaitDelay = 2 * time.Second
 
-// ExecRunner runs commands with os/exec: argv only (never a shell), killed
-// when ctx ends, and waiting at most WaitDelay (DefaultWaitDelay when zero)
-// for its output pipes afterwards.
+// DefaultMaxOutput is how much ExecRunner keeps of a program's standard
+// output, and of its standard error, when ExecRunner.MaxOutput is zero: the
+// cap of one AMP frame, far above any real `pm2 jlist`.
+const DefaultMaxOutput = 64 << 20
+
+// ErrOutputTooLarge is wrapped by ExecRunner's error for a program that
+// printed more than the cap on its standard output or error; the program
+// (with its process group) is killed when it does.
+var ErrOutputTooLarge = errors.New("pm2: program output over the limit")
+
+// ExecRunner runs commands with os/exec: argv only (never a shell), in a
+// process group of their own, killed with that whole group when ctx ends or
+// when they print more than MaxOutput, and waiting at most WaitDelay
+// (DefaultWaitDelay when zero) for their output pipes afterwards.
 type ExecRunner struct {
 	WaitDelay time.Duration
+	// MaxOutput caps the bytes kept of stdout and of stderr, each;
+	// DefaultMaxOutput when zero or negative.
+	MaxOutput int64
 }
 
-// Run runs c and waits for it.
+// Run runs c and waits for it. A program that ends ctx gets an error
+// wrapping ctx.Err(); one that prints too much gets one wrapping
+// ErrOutputTooLarge. The Result holds what was printed either way (up to
+// the cap).
 func (r ExecRunner) Run(ctx context.Context, c Command) (Result, error) {
-	cmd := exec.CommandContext(ctx, c.Path, c.Args...)
+	limit := r.MaxOutput
+	if limit <= 0 {
+		limit = DefaultMaxOutput
+	}
+	runCtx, kill := context.WithCancel(ctx)
+	defer kill()
+	cmd := exec.CommandContext(runCtx, c.Path, c.Args...)
 	cmd.Env = c.Env
 	cmd.Dir = c.Dir
 	cmd.WaitDelay = r.WaitDelay
 	if cmd.WaitDelay <= 0 {
 		cmd.WaitDelay = DefaultWaitDelay
 	}
-	var stdout, stderr bytes.Buffer
-	cmd.Stdout = &stdout
-	cmd.Stderr = &stderr
+	ownGroup(cmd)
+	stdout := &cappedBuffer{limit: limit, full: kill}
+	stderr := &cappedBuffer{limit: limit, full: kill}
+	cmd.Stdout = stdout
+	cmd.Stderr = stderr
 	err := cmd.Run()
-	res := Result{Stdout: stdout.Bytes(), Stderr: stderr.Bytes()}
+	res := Result{Stdout: stdout.buf, Stderr: stderr.buf}
 	if ctxErr := ctx.Err(); ctxErr != nil && err != nil {
 		return res, fmt.Errorf("%s: %w", c.Path, ctxErr)
+	}
+	for _, o := range []struct {
+		name string
+		b    *cappedBuffer
+	}{{"standard output", stdout}, {"standard error", stderr}} {
+		if o.b.over() {
+			return res, fmt.Errorf("%w: %s printed more than %s on its %s: killed", ErrOutputTooLarge, c.Path, bytesString(limit), o.name)
+		}
 	}
 	var exitErr *exec.ExitError
 	if errors.As(err, &exitErr) {
@@ -87,4 +120,45 @@ func (r ExecRunner) Run(ctx context.Context, c Command) (Result, error) {
 		return res, nil
 	}
 	return res, err
+}
+
+// cappedBuffer keeps the first limit bytes written to it. The first write
+// past the limit calls full (which kills the program) once; later writes
+// are discarded but reported as written, so the pipe keeps draining until
+// the program is gone.
+type cappedBuffer struct {
+	mu      sync.Mutex
+	buf     []byte
+	limit   int64
+	dropped bool
+	full    func()
+}
+
+func (b *cappedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	room := b.limit - int64(len(b.buf))
+	keep := min(int64(len(p)), max(room, 0))
+	if need := len(b.buf) + int(keep); need > cap(b.buf) {
+		// Grow by doubling, but never past the limit: the last growth
+		// allocates exactly the limit rather than twice the previous size.
+		grown := make([]byte, len(b.buf), int(min(max(int64(2*cap(b.buf)), int64(need), 512), b.limit)))
+		copy(grown, b.buf)
+		b.buf = grown
+	}
+	b.buf = append(b.buf, p[:keep]...)
+	if keep == int64(len(p)) {
+		return len(p), nil
+	}
+	if !b.dropped {
+		b.dropped = true
+		b.full()
+	}
+	return len(p), nil
+}
+
+func (b *cappedBuffer) over() bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.dropped
 }

@@ -10,118 +10,55 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/uras-dev/uras/ghactions"
 )
 
-// Wire shapes, with GitHub's field names.
-
-type wireWorkflow struct {
-	ID        int64  `json:"id"`
-	NodeID    string `json:"node_id"`
-	Name      string `json:"name"`
-	Path      string `json:"path"`
-	State     string `json:"state"`
-	CreatedAt string `json:"created_at"`
-	UpdatedAt string `json:"updated_at"`
-	URL       string `json:"url"`
-	HTMLURL   string `json:"html_url"`
-	BadgeURL  string `json:"badge_url"`
-}
-
-type wireRun struct {
-	ID           int64   `json:"id"`
-	Name         string  `json:"name"`
-	NodeID       string  `json:"node_id"`
-	HeadBranch   string  `json:"head_branch"`
-	HeadSHA      string  `json:"head_sha"`
-	Path         string  `json:"path"`
-	DisplayTitle string  `json:"display_title"`
-	RunNumber    int     `json:"run_number"`
-	RunAttempt   int     `json:"run_attempt"`
-	Event        string  `json:"event"`
-	Status       string  `json:"status"`
-	Conclusion   *string `json:"conclusion"`
-	WorkflowID   int64   `json:"workflow_id"`
-	URL          string  `json:"url"`
-	HTMLURL      string  `json:"html_url"`
-	CreatedAt    string  `json:"created_at"`
-	UpdatedAt    string  `json:"updated_at"`
-	RunStartedAt string  `json:"run_started_at"`
-	JobsURL      string  `json:"jobs_url"`
-	LogsURL      string  `json:"logs_url"`
-	CancelURL    string  `json:"cancel_url"`
-	RerunURL     string  `json:"rerun_url"`
-	WorkflowURL  string  `json:"workflow_url"`
-}
-
-type wireRate struct {
-	Limit     int    `json:"limit"`
-	Remaining int    `json:"remaining"`
-	Reset     int64  `json:"reset"`
-	Used      int    `json:"used"`
-	Resource  string `json:"resource"`
-}
-
-func ts(t time.Time) string { return t.UTC().Format(time.RFC3339) }
-
 func (s *Server) routes() {
-	h := func(pattern string, fn func(r *http.Request, res *result)) {
+	h := func(pattern string, fn func(r *http.Request, res *answer)) {
 		s.mux.HandleFunc(pattern, func(_ http.ResponseWriter, r *http.Request) {
-			fn(r, r.Context().Value(resultKey{}).(*result))
+			fn(r, r.Context().Value(answerKey{}).(*answer))
 		})
 	}
+	const repo, wf, run = "/repos/{owner}/{repo}", "/repos/{owner}/{repo}/actions/workflows/{wf}", "/repos/{owner}/{repo}/actions/runs/{run}"
 	h("GET /rate_limit", s.getRateLimit)
-	h("GET /repos/{owner}/{repo}/actions/workflows", s.listWorkflows)
-	h("GET /repos/{owner}/{repo}/actions/workflows/{wf}", s.getWorkflow)
-	h("PUT /repos/{owner}/{repo}/actions/workflows/{wf}/enable", s.setState(StateActive))
-	h("PUT /repos/{owner}/{repo}/actions/workflows/{wf}/disable", s.setState(StateDisabledManually))
-	h("POST /repos/{owner}/{repo}/actions/workflows/{wf}/dispatches", s.dispatch)
-	h("GET /repos/{owner}/{repo}/actions/workflows/{wf}/runs", s.listRuns)
-	h("GET /repos/{owner}/{repo}/actions/runs", s.listRuns)
-	h("GET /repos/{owner}/{repo}/actions/runs/{run}", s.getRun)
-	h("POST /repos/{owner}/{repo}/actions/runs/{run}/rerun", s.rerun)
-	h("POST /repos/{owner}/{repo}/actions/runs/{run}/rerun-failed-jobs", s.rerun)
-	h("POST /repos/{owner}/{repo}/actions/runs/{run}/cancel", s.cancel)
+	h("GET "+repo, s.getRepo)
+	h("GET "+repo+"/actions/workflows", s.listWorkflows)
+	h("GET "+wf, s.getWorkflow)
+	h("PUT "+wf+"/enable", s.setState(ghactions.WorkflowActive))
+	h("PUT "+wf+"/disable", s.setState(ghactions.WorkflowDisabledManually))
+	h("POST "+wf+"/dispatches", s.dispatch)
+	h("GET "+wf+"/runs", s.listRuns)
+	h("GET "+repo+"/actions/runs", s.listRuns)
+	h("GET "+run, s.getRun)
+	h("POST "+run+"/rerun", s.rerun)
+	h("POST "+run+"/rerun-failed-jobs", s.rerun)
+	h("POST "+run+"/cancel", s.cancel)
+	h("POST "+run+"/force-cancel", s.forceCancel)
 }
 
-func (s *Server) base() string { return strings.TrimSuffix(s.srv.URL, "/") }
+func (a *answer) json(status int, v any) { a.status, a.body = status, mustJSON(v) }
 
-func (s *Server) wfJSON(repo string, w Workflow) wireWorkflow {
-	api := fmt.Sprintf("%s/repos/%s/actions/workflows/%d", s.base(), repo, w.ID)
-	return wireWorkflow{
-		ID: w.ID, NodeID: fmt.Sprintf("W_kwDO%08d", w.ID), Name: w.Name, Path: w.Path, State: w.State,
-		CreatedAt: ts(w.CreatedAt), UpdatedAt: ts(w.UpdatedAt), URL: api,
-		HTMLURL:  fmt.Sprintf("https://github.com/%s/blob/main/%s", repo, w.Path),
-		BadgeURL: fmt.Sprintf("https://github.com/%s/workflows/%s/badge.svg", repo, strings.ReplaceAll(w.Name, " ", "%20")),
+func (a *answer) fail(status int, msg, doc string) { a.status, a.body = status, errorBody(msg, doc) }
+
+const (
+	docRuns      = "https://docs.github.com/rest/actions/workflow-runs"
+	docWorkflows = "https://docs.github.com/rest/actions/workflows"
+)
+
+// findRepo resolves {owner}/{repo}; a private one is not found without a
+// token, as on GitHub.
+func (s *Server) findRepo(r *http.Request) (*repoState, bool) {
+	st, ok := s.repos[repoKey(r.PathValue("owner"), r.PathValue("repo"))]
+	if !ok || (st.Private && r.Header.Get("Authorization") == "") {
+		return nil, false
 	}
+	return st, true
 }
 
-func (s *Server) runJSON(repo string, r Run) wireRun {
-	api := fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.base(), repo, r.ID)
-	var concl *string
-	if r.Conclusion != "" {
-		c := r.Conclusion
-		concl = &c
-	}
-	var wfPath string
-	if wf, ok := s.workflows[r.WorkflowID]; ok {
-		wfPath = wf.v.Path
-	}
-	return wireRun{
-		ID: r.ID, Name: r.Name, NodeID: fmt.Sprintf("WFR_kwLO%08d", r.ID), HeadBranch: r.Branch, HeadSHA: r.HeadSHA,
-		Path: wfPath, DisplayTitle: r.Name, RunNumber: r.RunNumber, RunAttempt: r.Attempt, Event: r.Event,
-		Status: r.Status, Conclusion: concl, WorkflowID: r.WorkflowID, URL: api,
-		HTMLURL:   fmt.Sprintf("https://github.com/%s/actions/runs/%d", repo, r.ID),
-		CreatedAt: ts(r.CreatedAt), UpdatedAt: ts(r.UpdatedAt), RunStartedAt: ts(r.StartedAt),
-		JobsURL: api + "/jobs", LogsURL: api + "/logs", CancelURL: api + "/cancel", RerunURL: api + "/rerun",
-		WorkflowURL: fmt.Sprintf("%s/repos/%s/actions/workflows/%d", s.base(), repo, r.WorkflowID),
-	}
-}
-
-func repoKey(r *http.Request) string { return r.PathValue("owner") + "/" + r.PathValue("repo") }
-
-// page returns the [lo, hi) bounds of the requested page and sets a Link
-// header on res when there are more pages (GitHub's pagination).
-func (s *Server) page(r *http.Request, res *result, total int) (lo, hi int, err error) {
+// page returns the [lo, hi) bounds of the requested page (per_page capped
+// at 100, as GitHub does) and sets a Link header when there are more.
+func (s *Server) page(r *http.Request, res *answer, total int) (lo, hi int, err error) {
 	per, pg := 30, 1
 	q := r.URL.Query()
 	if v := q.Get("per_page"); v != "" {
@@ -144,115 +81,149 @@ func (s *Server) page(r *http.Request, res *result, total int) (lo, hi int, err 
 			q.Set("page", strconv.Itoa(p))
 			q.Set("per_page", strconv.Itoa(per))
 			u.RawQuery = q.Encode()
-			return fmt.Sprintf("<%s%s>; rel=%q", s.base(), u.RequestURI(), rel)
+			return fmt.Sprintf("<%s%s>; rel=%q", s.api(), u.RequestURI(), rel)
 		}
 		res.header = http.Header{"Link": {link(pg+1, "next") + ", " + link(last, "last")}}
 	}
 	return lo, hi, nil
 }
 
-func invalid(res *result, msg string) {
-	res.status = http.StatusUnprocessableEntity
-	res.body = map[string]string{"message": msg, "documentation_url": "https://docs.github.com/rest"}
+func (s *Server) getRateLimit(r *http.Request, res *answer) {
+	rate := s.rate
+	if r.Header.Get("Authorization") == "" {
+		rate = s.anon
+	}
+	core := obj{"limit": rate.Limit, "remaining": rate.Remaining, "reset": rate.Reset.Unix(), "used": rate.Used, "resource": "core"}
+	search := obj{"limit": 30, "remaining": 30, "reset": rate.Reset.Unix(), "used": 0, "resource": "search"}
+	graphql := obj{"limit": 5000, "remaining": 5000, "reset": rate.Reset.Unix(), "used": 0, "resource": "graphql"}
+	res.json(http.StatusOK, obj{"resources": obj{"core": core, "search": search, "graphql": graphql}, "rate": core})
 }
 
-func (s *Server) getRateLimit(_ *http.Request, res *result) {
-	core := wireRate{Limit: s.rate.Limit, Remaining: s.rate.Remaining, Reset: s.rate.Reset.Unix(), Used: s.rate.Used, Resource: "core"}
-	res.status = http.StatusOK
-	res.body = map[string]any{"resources": map[string]any{"core": core}, "rate": core}
-}
-
-func (s *Server) listWorkflows(r *http.Request, res *result) {
-	key := repoKey(r)
-	if !s.repos[key] {
+func (s *Server) getRepo(r *http.Request, res *answer) {
+	st, ok := s.findRepo(r)
+	if !ok {
 		return
 	}
-	var all []Workflow
+	res.json(http.StatusOK, s.fullRepoJSON(st))
+}
+
+func (s *Server) listWorkflows(r *http.Request, res *answer) {
+	st, ok := s.findRepo(r)
+	if !ok {
+		return
+	}
+	var all []*wfEntry
 	for _, w := range s.workflows {
-		if w.repo == key {
-			all = append(all, w.v)
+		if w.repo == st {
+			all = append(all, w)
 		}
 	}
-	sort.Slice(all, func(i, j int) bool { return all[i].ID < all[j].ID })
+	sort.Slice(all, func(i, j int) bool { return all[i].v.ID < all[j].v.ID })
 	lo, hi, err := s.page(r, res, len(all))
 	if err != nil {
-		invalid(res, err.Error())
+		res.fail(http.StatusUnprocessableEntity, err.Error(), docWorkflows)
 		return
 	}
-	out := make([]wireWorkflow, 0, hi-lo)
+	out := make([]any, 0, hi-lo)
 	for _, w := range all[lo:hi] {
-		out = append(out, s.wfJSON(key, w))
+		out = append(out, s.wfJSON(w))
 	}
-	res.status = http.StatusOK
-	res.body = map[string]any{"total_count": len(all), "workflows": out}
+	res.json(http.StatusOK, obj{"total_count": len(all), "workflows": out})
 }
 
 // findWorkflow resolves {wf}: a numeric id or a file name ("ci.yml").
-func (s *Server) findWorkflow(r *http.Request) (*entry[Workflow], bool) {
-	key, id := repoKey(r), r.PathValue("wf")
+func (s *Server) findWorkflow(r *http.Request) (*wfEntry, bool) {
+	st, ok := s.findRepo(r)
+	if !ok {
+		return nil, false
+	}
+	id := r.PathValue("wf")
 	if n, err := strconv.ParseInt(id, 10, 64); err == nil {
 		w, ok := s.workflows[n]
-		return w, ok && w.repo == key
+		return w, ok && w.repo == st
 	}
 	for _, w := range s.workflows {
-		if w.repo == key && path.Base(w.v.Path) == id {
+		if w.repo == st && path.Base(w.v.Path) == id {
 			return w, true
 		}
 	}
 	return nil, false
 }
 
-func (s *Server) getWorkflow(r *http.Request, res *result) {
-	w, ok := s.findWorkflow(r)
-	if !ok {
-		return
+func (s *Server) getWorkflow(r *http.Request, res *answer) {
+	if w, ok := s.findWorkflow(r); ok {
+		res.json(http.StatusOK, s.wfJSON(w))
 	}
-	res.status, res.body = http.StatusOK, s.wfJSON(w.repo, w.v)
 }
 
-func (s *Server) setState(state string) func(r *http.Request, res *result) {
-	return func(r *http.Request, res *result) {
+func (s *Server) setState(state ghactions.WorkflowState) func(r *http.Request, res *answer) {
+	return func(r *http.Request, res *answer) {
 		w, ok := s.findWorkflow(r)
-		if !ok {
+		if !ok || w.v.State == ghactions.WorkflowDeleted {
 			return
 		}
-		w.v.State = state
-		w.v.UpdatedAt = s.clock.Now().UTC()
+		if w.v.State != state {
+			w.v.State = state
+			w.v.UpdatedAt = s.clock.Now().UTC()
+			res.effect = true
+		}
 		res.status, res.body = http.StatusNoContent, nil
 	}
 }
 
-func (s *Server) dispatch(r *http.Request, res *result) {
+func (s *Server) dispatch(r *http.Request, res *answer) {
 	w, ok := s.findWorkflow(r)
-	if !ok {
+	if !ok || w.v.State == ghactions.WorkflowDeleted {
 		return
 	}
 	var req struct {
-		Ref    string         `json:"ref"`
-		Inputs map[string]any `json:"inputs"`
+		Ref              *string        `json:"ref"`
+		Inputs           map[string]any `json:"inputs"`
+		ReturnRunDetails bool           `json:"return_run_details"`
 	}
 	b, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
 	if err := json.Unmarshal(b, &req); err != nil {
-		res.status = http.StatusBadRequest
-		res.body = map[string]string{"message": "Problems parsing JSON"}
+		res.fail(http.StatusBadRequest, "Problems parsing JSON", "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event")
 		return
 	}
-	if req.Ref == "" {
-		invalid(res, "Invalid request.\n\n\"ref\" wasn't supplied.")
+	doc := "https://docs.github.com/rest/actions/workflows#create-a-workflow-dispatch-event"
+	switch {
+	case req.Ref == nil || *req.Ref == "":
+		res.fail(http.StatusUnprocessableEntity, "Invalid request.\n\n\"ref\" wasn't supplied.", doc)
+		return
+	case len(req.Inputs) > 25:
+		res.fail(http.StatusUnprocessableEntity, "you may only define up to 25 `inputs` for a `workflow_dispatch` event", doc)
+		return
+	case w.v.State != ghactions.WorkflowActive:
+		res.fail(http.StatusUnprocessableEntity, "Cannot trigger a 'workflow_dispatch' on a disabled workflow", doc)
+		return
+	case w.v.NoDispatch:
+		res.fail(http.StatusUnprocessableEntity, "Workflow does not have 'workflow_dispatch' trigger", doc)
 		return
 	}
-	if w.v.State != StateActive {
-		invalid(res, "Workflow is disabled")
+	ref := strings.TrimPrefix(*req.Ref, "refs/heads/")
+	if ref != w.repo.DefaultBranch && !w.repo.branches[ref] {
+		res.fail(http.StatusUnprocessableEntity, "No ref found for: "+*req.Ref, doc)
 		return
 	}
-	s.addRunLocked(w.repo, Run{WorkflowID: w.v.ID, Branch: req.Ref, Event: "workflow_dispatch", Status: RunQueued})
-	res.status, res.body = http.StatusNoContent, nil
+	id := s.addRunLocked(w.repo.key(), Run{WorkflowID: w.v.ID, Branch: ref, Event: "workflow_dispatch", Status: ghactions.RunQueued})
+	res.effect = true
+	if !req.ReturnRunDetails {
+		res.status, res.body = http.StatusNoContent, nil
+		return
+	}
+	full := w.repo.fullName()
+	res.json(http.StatusOK, obj{
+		"workflow_run_id": id,
+		"run_url":         fmt.Sprintf("%s/repos/%s/actions/runs/%d", s.api(), full, id),
+		"html_url":        fmt.Sprintf("%s/%s/actions/runs/%d", web, full, id),
+	})
 }
 
 func (s *Server) runsLocked(key string, keep func(Run) bool) []Run {
 	var out []Run
 	for _, r := range s.runs {
-		if r.repo == key && keep(r.v) {
+		if r.wf.repo.key() == key && keep(r.v) {
 			out = append(out, r.v)
 		}
 	}
@@ -265,9 +236,9 @@ func (s *Server) runsLocked(key string, keep func(Run) bool) []Run {
 	return out
 }
 
-func (s *Server) listRuns(r *http.Request, res *result) {
-	key := repoKey(r)
-	if !s.repos[key] {
+func (s *Server) listRuns(r *http.Request, res *answer) {
+	st, ok := s.findRepo(r)
+	if !ok {
 		return
 	}
 	wfID := int64(-1)
@@ -279,71 +250,99 @@ func (s *Server) listRuns(r *http.Request, res *result) {
 		wfID = w.v.ID
 	}
 	q := r.URL.Query()
-	branch, status, event := q.Get("branch"), q.Get("status"), q.Get("event")
-	all := s.runsLocked(key, func(run Run) bool {
+	branch, status, event, sha := q.Get("branch"), q.Get("status"), q.Get("event"), q.Get("head_sha")
+	all := s.runsLocked(st.key(), func(run Run) bool {
+		// GitHub matches branch on head_branch alone: a fork's branch of
+		// the same name matches too.
 		return (wfID < 0 || run.WorkflowID == wfID) &&
 			(branch == "" || run.Branch == branch) &&
 			(event == "" || run.Event == event) &&
-			(status == "" || run.Status == status || run.Conclusion == status)
+			(sha == "" || run.HeadSHA == sha) &&
+			(status == "" || string(run.Status) == status || string(run.Conclusion) == status)
 	})
 	lo, hi, err := s.page(r, res, len(all))
 	if err != nil {
-		invalid(res, err.Error())
+		res.fail(http.StatusUnprocessableEntity, err.Error(), docRuns)
 		return
 	}
-	out := make([]wireRun, 0, hi-lo)
+	out := make([]any, 0, hi-lo)
 	for _, run := range all[lo:hi] {
-		out = append(out, s.runJSON(key, run))
+		out = append(out, s.runJSON(s.runs[run.ID]))
 	}
-	res.status = http.StatusOK
-	res.body = map[string]any{"total_count": len(all), "workflow_runs": out}
+	res.json(http.StatusOK, obj{"total_count": len(all), "workflow_runs": out})
 }
 
-func (s *Server) findRun(r *http.Request) (*entry[Run], bool) {
+func (s *Server) findRun(r *http.Request) (*runEntry, bool) {
+	st, ok := s.findRepo(r)
+	if !ok {
+		return nil, false
+	}
 	n, err := strconv.ParseInt(r.PathValue("run"), 10, 64)
 	if err != nil {
 		return nil, false
 	}
 	run, ok := s.runs[n]
-	return run, ok && run.repo == repoKey(r)
+	return run, ok && run.wf.repo == st
 }
 
-func (s *Server) getRun(r *http.Request, res *result) {
+func (s *Server) getRun(r *http.Request, res *answer) {
 	run, ok := s.findRun(r)
 	if !ok {
 		return
 	}
-	res.status, res.body = http.StatusOK, s.runJSON(run.repo, run.v)
+	res.json(http.StatusOK, s.runJSON(run))
+	if s.poll > 0 {
+		res.header = http.Header{"X-Poll-Interval": {strconv.Itoa(int(s.poll.Seconds()))}}
+	}
 }
 
-func (s *Server) rerun(r *http.Request, res *result) {
+func (s *Server) rerun(r *http.Request, res *answer) {
 	run, ok := s.findRun(r)
 	if !ok {
 		return
 	}
-	if run.v.Status != RunCompleted {
-		res.status = http.StatusForbidden
-		res.body = map[string]string{"message": "This workflow run is not completed", "documentation_url": "https://docs.github.com/rest/actions/workflow-runs"}
+	if run.v.Status != ghactions.RunCompleted {
+		res.fail(http.StatusForbidden, "This workflow is already running", docRuns+"#re-run-a-workflow")
 		return
 	}
 	now := s.clock.Now().UTC()
 	run.v.Attempt++
-	run.v.Status, run.v.Conclusion = RunQueued, ""
+	run.v.Status, run.v.Conclusion = ghactions.RunQueued, ""
 	run.v.StartedAt, run.v.UpdatedAt = now, now
-	res.status, res.body = http.StatusCreated, map[string]any{}
+	run.v.CancelRequested, run.v.Zombie = time.Time{}, false
+	res.effect = true
+	res.json(http.StatusCreated, obj{})
 }
 
-func (s *Server) cancel(r *http.Request, res *result) {
+func (s *Server) cancel(r *http.Request, res *answer) {
 	run, ok := s.findRun(r)
 	if !ok {
 		return
 	}
-	if run.v.Status == RunCompleted {
-		res.status = http.StatusConflict
-		res.body = map[string]string{"message": "Cannot cancel a workflow run that is completed.", "documentation_url": "https://docs.github.com/rest/actions/workflow-runs#cancel-a-workflow-run"}
+	if run.v.Status == ghactions.RunCompleted || run.v.Zombie {
+		// GitHub says this of a zombie too: a queued run that cancel
+		// cannot reach any more.
+		res.fail(http.StatusConflict, "Cannot cancel a workflow run that is completed.", docRuns+"#cancel-a-workflow-run")
 		return
 	}
-	run.v.Status, run.v.Conclusion = RunCompleted, ConclusionCancelled
-	run.v.UpdatedAt = s.clock.Now().UTC()
-	res.status, res.body = http.StatusAccepted, map[string]any{}
+	if run.v.CancelRequested.IsZero() {
+		run.v.CancelRequested = s.clock.Now().UTC()
+		res.effect = true
+	}
+	res.json(http.StatusAccepted, obj{})
+}
+
+func (s *Server) forceCancel(r *http.Request, res *answer) {
+	run, ok := s.findRun(r)
+	if !ok {
+		return
+	}
+	if run.v.Status == ghactions.RunCompleted {
+		res.fail(http.StatusConflict, "Cannot cancel a workflow run that is completed.", docRuns+"#force-cancel-a-workflow-run")
+		return
+	}
+	run.v.CancelRequested = s.clock.Now().UTC()
+	run.v.Zombie = false
+	res.effect = true
+	res.json(http.StatusAccepted, obj{})
 }

@@ -63,6 +63,15 @@ type PM2 struct {
 	Apps      []PM2App  `yaml:"apps"`      // empty: every app the daemon knows is expected online
 	Limits    PM2Limits `yaml:"limits"`
 	Policy    *Policy   `yaml:"policy"`
+	// Node is the node binary that loads .js ecosystem files; default node on PATH.
+	Node string `yaml:"node"`
+	// CLITimeout bounds one pm2 command; default 30s.
+	CLITimeout Duration `yaml:"cli_timeout"`
+	// RPCTimeout bounds one call on the daemon's socket; default 10s.
+	RPCTimeout Duration `yaml:"rpc_timeout"`
+	// LogDirs are directories, besides the home, whose app logs may be
+	// rotated; a log elsewhere is reported, never rotated.
+	LogDirs []string `yaml:"log_dirs"`
 }
 
 // PM2App is an app expected to run.
@@ -71,6 +80,9 @@ type PM2App struct {
 	StopOK        bool    `yaml:"stop_ok"`
 	MaxMemoryMB   uint64  `yaml:"max_memory_mb"`
 	MaxCPUPercent float64 `yaml:"max_cpu_percent"`
+	MaxMemory     Size    `yaml:"max_memory"` // 512MB; instead of max_memory_mb
+	// Probe checks that the app really serves while PM2 says online.
+	Probe *PM2Probe `yaml:"probe"`
 }
 
 // PM2Limits are the PM2 checker's limits; zero takes pm2's defaults.
@@ -82,6 +94,17 @@ type PM2Limits struct {
 	StuckAfter        Duration `yaml:"stuck_after"`
 	LogMaxMB          int64    `yaml:"log_max_mb"`
 	MinFreeMB         int64    `yaml:"min_free_mb"`
+	// Sizes in any unit (10MB, 512KiB, 1G); each instead of its *_mb key.
+	MaxMemory Size `yaml:"max_memory"`
+	LogMax    Size `yaml:"log_max"`  // each app log; "off": not checked
+	MinFree   Size `yaml:"min_free"` // free space on the log volume; "off": not checked
+	// DaemonLogMax bounds PM2_HOME/pm2.log; default 10MiB; "off": not checked.
+	DaemonLogMax Size `yaml:"daemon_log_max"`
+	// DaemonMaxMemory bounds the PM2 daemon's resident memory; unset: not watched.
+	DaemonMaxMemory Size     `yaml:"daemon_max_memory"`
+	LogKeep         int      `yaml:"log_keep"`     // rotated files kept per log; default 30
+	LogKeepFor      Duration `yaml:"log_keep_for"` // drop rotated files older; default 720h
+	CPUChecks       int      `yaml:"cpu_checks"`   // consecutive checks over the CPU limit; default 3
 }
 
 // GitHub configures the GitHub Actions targets: the local workflow files

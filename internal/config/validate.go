@@ -71,6 +71,9 @@ func (c *Config) validate(idx *pathIndex) *Error {
 			}
 			seen[a.Name] = true
 		}
+		if e := validatePM2Keys(bad, p); e != nil {
+			return e
+		}
 		if e := validatePolicy(bad, "pm2.policy", p.Policy); e != nil {
 			return e
 		}

@@ -18,6 +18,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/uras-dev/uras/ghactions"
 	"github.com/uras-dev/uras/ghactions/ghtest"
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/netlify/netlifytest"
@@ -240,8 +241,8 @@ func startGitHub() *githubEnv {
 	g := &githubEnv{Srv: srv, stopRunner: make(chan struct{}), runnerDone: make(chan struct{})}
 	g.ci = srv.AddWorkflow(ghOwner, ghRepo, ghtest.Workflow{Name: "CI", Path: ".github/workflows/ci.yml"})
 	g.nightly = srv.AddWorkflow(ghOwner, ghRepo, ghtest.Workflow{Name: "Nightly", Path: ".github/workflows/nightly.yml"})
-	srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.ci, Branch: "main", Conclusion: ghtest.ConclusionSuccess})
-	srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.nightly, Branch: "main", Conclusion: ghtest.ConclusionSuccess})
+	srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.ci, Branch: "main", Conclusion: ghactions.ConclusionSuccess})
+	srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.nightly, Branch: "main", Conclusion: ghactions.ConclusionSuccess})
 	go g.runner()
 	return g
 }
@@ -259,8 +260,8 @@ func (g *githubEnv) runner() {
 		case <-t.C:
 		}
 		for _, r := range g.Srv.Runs(ghOwner, ghRepo) {
-			if r.Status == ghtest.RunQueued || r.Status == ghtest.RunInProgress {
-				g.Srv.CompleteRun(r.ID, ghtest.ConclusionSuccess)
+			if r.Status == ghactions.RunQueued || r.Status == ghactions.RunInProgress {
+				g.Srv.CompleteRun(r.ID, ghactions.ConclusionSuccess)
 			}
 		}
 	}
@@ -268,8 +269,8 @@ func (g *githubEnv) runner() {
 
 // Break disables the nightly workflow and fails a CI run.
 func (g *githubEnv) Break() string {
-	g.Srv.SetWorkflowState(g.nightly, ghtest.StateDisabledInactivity)
-	g.failedRun = g.Srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.ci, Branch: "main", Conclusion: ghtest.ConclusionFailure})
+	g.Srv.SetWorkflowState(g.nightly, ghactions.WorkflowDisabledInactivity)
+	g.failedRun = g.Srv.AddRun(ghOwner, ghRepo, ghtest.Run{WorkflowID: g.ci, Branch: "main", Conclusion: ghactions.ConclusionFailure})
 	return fmt.Sprintf("disabled nightly.yml (disabled_inactivity); CI run %d on main failed", g.failedRun)
 }
 
@@ -277,11 +278,11 @@ func (g *githubEnv) Break() string {
 // run was re-run to success.
 func (g *githubEnv) Recovered() bool {
 	w, ok := g.Srv.Workflow(g.nightly)
-	if !ok || w.State != ghtest.StateActive {
+	if !ok || w.State != ghactions.WorkflowActive {
 		return false
 	}
 	r, ok := g.Srv.Run(g.failedRun)
-	return ok && r.Attempt > 1 && r.Conclusion == ghtest.ConclusionSuccess
+	return ok && r.Attempt > 1 && r.Conclusion == ghactions.ConclusionSuccess
 }
 
 func (g *githubEnv) Close() {

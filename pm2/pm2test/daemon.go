@@ -4,6 +4,7 @@ import (
 	"context"
 	"embed"
 	"encoding/json"
+	"io"
 	"net"
 	"os"
 	"os/exec"
@@ -26,6 +27,12 @@ const (
 	AppCrash  = "crash.js"  // exits with status 3 after 100ms
 	AppChatty = "chatty.js" // prints "line N" to stdout every 2ms
 	AppHog    = "hog.js"    // holds about 64 MiB and stays online
+	// AppListen listens on 127.0.0.1 at the port given as its first
+	// argument (Args); when its second argument names a file that exists,
+	// it deletes the file and closes its listener after 300ms but stays
+	// online (PM2 says online, the port is closed). A port already taken
+	// makes it crash with EADDRINUSE in its error log.
+	AppListen = "listen.js"
 )
 
 // App is one app of the ecosystem file StartDaemon starts.
@@ -41,6 +48,8 @@ type App struct {
 	MinUptime   int    `json:"min_uptime,omitempty"`
 	Autorestart *bool  `json:"autorestart,omitempty"`
 	Namespace   string `json:"namespace,omitempty"`
+	// Args are the script's arguments.
+	Args []string `json:"args,omitempty"`
 }
 
 // Daemon is a real PM2 daemon running in a temporary PM2_HOME, made by
@@ -59,6 +68,9 @@ type Daemon struct {
 
 	mu   sync.Mutex
 	pids map[int]bool // app processes seen, to kill if a test orphaned them
+
+	watchIn  io.WriteCloser // closing it (or this process ending) sets the watchdog off
+	watchdog *exec.Cmd      // reaps Dir if this process dies without cleanup
 }
 
 // StartDaemon starts a PM2 daemon in a new temporary PM2_HOME with apps
@@ -66,13 +78,26 @@ type Daemon struct {
 // every app process it started, when the test ends. It finds pm2 with
 // FindPM2 and skips the test when there is none, or fails it under CI=true.
 //
-// It never touches the default ~/.pm2.
+// It never touches the default ~/.pm2, and leaves no daemon behind even
+// when the test process dies without running its cleanup (killed by go
+// test's -timeout, say): a watchdog process reaps the daemon then, and the
+// first StartDaemon of a later run reaps what earlier, dead runs left in
+// the temporary directory (see reap.go).
 func StartDaemon(t testing.TB, apps ...App) *Daemon {
 	t.Helper()
 	bin := FindPM2(t)
+	reapOnce.Do(func() {
+		for _, dir := range reapOrphans(os.TempDir()) {
+			t.Logf("pm2test: reaped %s, left by a test process that is gone", dir)
+		}
+	})
 	// t.TempDir can be too long for a Unix socket path (107 bytes).
-	dir, err := os.MkdirTemp("", "uras-pm2-")
+	dir, err := os.MkdirTemp("", dirPrefix)
 	if err != nil {
+		t.Fatalf("pm2test: %v", err)
+	}
+	if err := writeOwner(dir); err != nil {
+		_ = os.RemoveAll(dir)
 		t.Fatalf("pm2test: %v", err)
 	}
 	d := &Daemon{
@@ -83,6 +108,7 @@ func StartDaemon(t testing.TB, apps ...App) *Daemon {
 		pids:      map[int]bool{},
 	}
 	d.Client = pm2.NewCLI(pm2.WithBinary(bin), pm2.WithHome(d.Home), pm2.WithTimeout(60*time.Second))
+	d.watchIn, d.watchdog = startWatchdog(dir)
 	t.Cleanup(func() { d.cleanup(t) })
 	if err := os.Mkdir(d.Home, 0o755); err != nil {
 		t.Fatalf("pm2test: %v", err)
@@ -335,16 +361,21 @@ func (d *Daemon) cleanup(t testing.TB) {
 	if err := os.RemoveAll(d.Dir); err != nil {
 		t.Logf("pm2test: remove %s: %v", d.Dir, err)
 	}
+	if d.watchdog != nil {
+		_ = d.watchIn.Close() // the watchdog finds nothing left and exits
+		_ = d.watchdog.Wait()
+	}
 }
 
-// ours reports whether pid is alive and is this daemon or one of its apps
-// (its command line names our directory), so a recycled pid is never killed.
+// ours reports whether pid is alive and is this daemon (its title names
+// our home, see isDaemonOf) or one of its apps (its command line names our
+// directory), so a recycled pid is never killed.
 func (d *Daemon) ours(pid int) bool {
 	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	if err != nil {
 		return false
 	}
-	return strings.Contains(string(b), d.Dir)
+	return strings.Contains(string(b), d.Dir) || isDaemonOf(pid, d.Home)
 }
 
 func alive(pid int) bool {

@@ -1,0 +1,14 @@
+package pm2
+
+import (
+	"context"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// PlanOps exposes planOps to the external tests: the actions for the
+// problems of checker_ops, as Plan adds them.
+func PlanOps(ctx context.Context, r *Recoverer, rep redundancy.Report) []redundancy.Action {
+	actions, _ := r.planOps(ctx, rep, map[string]bool{})
+	return actions
+}

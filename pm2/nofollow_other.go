@@ -1,0 +1,5 @@
+//go:build !unix
+
+package pm2
+
+const noFollow = 0
