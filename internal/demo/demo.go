@@ -192,7 +192,9 @@ func Run(ctx context.Context, o Options) error {
 
 	end := p.start.Add(o.Duration)
 	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { return sys.Status().Status == redundancy.StatusHealthy && checkedAll(sys) },
-		func(waited time.Duration) { p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), sys.Status().Status) }) {
+		func(waited time.Duration) {
+			p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), sys.Status().Status)
+		}) {
 		system.Render(o.Out, sys.Status())
 		return fmt.Errorf("demo: the environment did not come up healthy: %w", ErrNotRecovered)
 	}
@@ -234,7 +236,9 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}
 		return len(done) == len(checks) && sys.Status().Status == redundancy.StatusHealthy
-	}, func(waited time.Duration) { p.say("waiting   %.0fs after the faults: %s", waited.Seconds(), tl.progress()) })
+	}, func(waited time.Duration) {
+		p.say("waiting   %.0fs after the faults: %s", waited.Seconds(), tl.progress())
+	})
 	if allDone {
 		p.say("all faults recovered %.1fs after injection; watching until the end", time.Since(injected).Seconds())
 		sleepUntil(ctx, end)
