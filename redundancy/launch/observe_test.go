@@ -377,3 +377,23 @@ func (c *steppedClock) step(d time.Duration) {
 func itoa(n int) string { return strconv.Itoa(n) }
 
 func discard() *slog.Logger { return slog.New(slog.DiscardHandler) }
+
+// status -json and health-check -json speak RFC 3339 and duration
+// strings, and show no zero time.
+func TestStatusJSONIsReadable(t *testing.T) {
+	t.Parallel()
+	c, _, _ := twoParts(t)
+	r := run(t, t.Context(), c, "health-check", "-json")
+	assert.NotContains(t, r.stdout, "0001-01-01")
+	assert.NotContains(t, r.stdout, `"next_attempt"`)
+	assert.Regexp(t, `"last_check": "\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}`, r.stdout)
+	assert.Contains(t, r.stdout, `"criticality": "non-critical"`)
+
+	// A recovery's result: its elapsed time is a duration string.
+	st := Status{Time: time.Now(), Parts: []PartStatus{{Name: "x", Targets: []redundancy.TargetState{{Name: "t",
+		History: []redundancy.ActionResult{{Verb: "v", Started: time.Now(), Elapsed: 1500 * time.Millisecond}}}}}}}
+	b, err := redactJSON(st, redundancy.NewRedactor())
+	require.NoError(t, err)
+	assert.Contains(t, string(b), `"elapsed": "1.5s"`)
+	assert.NotContains(t, string(b), "0001-01-01")
+}
