@@ -83,27 +83,40 @@ func (o *Orchestrator) check(ctx context.Context, t *target) Report {
 	if ctx.Err() != nil {
 		return r // shutting down: the check says nothing about the target
 	}
-	fns := o.ops.fns.Load()
-	debug := o.log.Enabled(ctx, slog.LevelDebug)
-	if (fns == nil || len(*fns) == 0) && !debug {
-		return r
+	if fns := o.ops.fns.Load(); (fns != nil && len(*fns) > 0) || o.log.Enabled(ctx, slog.LevelDebug) {
+		o.checked(ctx, t, &r, start, fns)
 	}
+	return r
+}
+
+// checked logs a check at debug level and tells the check subscribers.
+// It is apart from check so that check's frame stays small (checks run
+// on fresh goroutines, whose stacks grow by copying).
+//
+//go:noinline
+func (o *Orchestrator) checked(ctx context.Context, t *target, r *Report, start time.Time, fns *[]func(CheckObservation)) {
 	ob := CheckObservation{Target: t.spec.Name, Status: r.Status, Findings: len(r.Findings), Failed: r.Err != nil,
 		Started: start, Duration: o.clock.Now().Sub(start)}
-	if debug {
-		attrs := []slog.Attr{slog.String("target", ob.Target), slog.String("status", ob.Status.String()),
-			slog.Duration("took", ob.Duration), slog.Int("findings", ob.Findings)}
-		if r.Err != nil {
-			attrs = append(attrs, slog.String("err", o.redactString(r.Err.Error())))
-		}
-		o.log.LogAttrs(ctx, slog.LevelDebug, "check", attrs...)
+	if o.log.Enabled(ctx, slog.LevelDebug) {
+		o.logCheck(ctx, &ob, r.Err)
 	}
 	if fns != nil {
 		for _, fn := range *fns {
 			o.tellCheck(fn, ob)
 		}
 	}
-	return r
+}
+
+// logCheck writes the debug line of a check.
+//
+//go:noinline
+func (o *Orchestrator) logCheck(ctx context.Context, ob *CheckObservation, err error) {
+	attrs := []slog.Attr{slog.String("target", ob.Target), slog.String("status", ob.Status.String()),
+		slog.Duration("took", ob.Duration), slog.Int("findings", ob.Findings)}
+	if err != nil {
+		attrs = append(attrs, slog.String("err", o.redactString(err.Error())))
+	}
+	o.log.LogAttrs(ctx, slog.LevelDebug, "check", attrs...)
 }
 
 // tellCheck calls one check subscriber, containing a panic.

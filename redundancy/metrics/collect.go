@@ -1,6 +1,9 @@
 package metrics
 
 import (
+	"maps"
+	"slices"
+
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/uras-dev/uras/redundancy"
@@ -11,13 +14,10 @@ var statuses = []redundancy.Status{redundancy.StatusHealthy, redundancy.StatusDe
 
 // Describe sends the descriptions of every metric.
 func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
-	m.checks.Describe(ch)
-	m.duration.Describe(ch)
-	m.lastSuccess.Describe(ch)
 	m.recoveries.Describe(ch)
 	m.actions.Describe(ch)
 	m.escalations.Describe(ch)
-	for _, d := range []*prometheus.Desc{m.status, m.budget, m.escalated, m.source, m.alive,
+	for _, d := range []*prometheus.Desc{m.checks, m.duration, m.lastSuccess, m.status, m.budget, m.escalated, m.source, m.alive,
 		m.rateRemaining, m.rateLimit, m.webhookQueue, m.webhookDropped, m.webhookResults} {
 		ch <- d
 	}
@@ -27,9 +27,6 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 // every watched orchestrator (its Snapshot and Liveness), the rate
 // limits, webhooks and event sources for the gauges.
 func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
-	m.checks.Collect(ch)
-	m.duration.Collect(ch)
-	m.lastSuccess.Collect(ch)
 	m.recoveries.Collect(ch)
 	m.actions.Collect(ch)
 	m.escalations.Collect(ch)
@@ -50,6 +47,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	seen := map[seenKey]bool{}
 	for _, w := range ws {
 		w.collect(gauge, seen)
+		w.collectChecks(ch)
 	}
 	for _, s := range sources {
 		if k := (seenKey{"source", s.system, s.name}); !seen[k] {
@@ -117,6 +115,41 @@ func (w *watched) collect(gauge func(*prometheus.Desc, float64, ...string), seen
 		alive := bool01(w.o.Liveness().Alive)
 		for sys := range systems {
 			gauge(m.alive, alive, sys)
+		}
+	}
+}
+
+// collectChecks exports the per-check counts of w's watched targets.
+func (w *watched) collectChecks(ch chan<- prometheus.Metric) {
+	m := w.m
+	hs := *w.handles.Load()
+	names := slices.Sorted(maps.Keys(hs))
+	w.mu.RLock()
+	systems := make([]string, len(names))
+	for i, n := range names {
+		systems[i], _ = w.systemOf(n)
+	}
+	w.mu.RUnlock()
+	for i, name := range names {
+		sys := systems[i]
+		if sys == "" {
+			continue // not (or no longer) watched
+		}
+		h := hs[name]
+		for st := range h.checks {
+			ch <- prometheus.MustNewConstMetric(m.checks, prometheus.CounterValue, float64(h.checks[st].Load()),
+				sys, name, redundancy.Status(st).String())
+		}
+		cum := make(map[float64]uint64, len(m.buckets))
+		var n uint64
+		for b, bound := range m.buckets {
+			n += h.buckets[b].Load()
+			cum[bound] = n
+		}
+		n += h.buckets[len(m.buckets)].Load()
+		ch <- prometheus.MustNewConstHistogram(m.duration, n, float64(h.sumNano.Load())/1e9, cum, sys, name)
+		if last := h.lastSuccess.Load(); last != 0 {
+			ch <- prometheus.MustNewConstMetric(m.lastSuccess, prometheus.GaugeValue, float64(last)/1e9, sys, name)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package metrics
 
 import (
+	"maps"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -36,9 +38,12 @@ func WithBuckets(b ...float64) Option {
 // on a registry, then Watch each orchestrator. See the package doc for
 // the metrics. It is safe for concurrent use.
 type Metrics struct {
-	checks      *prometheus.CounterVec
-	duration    *prometheus.HistogramVec
-	lastSuccess *prometheus.GaugeVec
+	buckets []float64
+	// The per-check metrics are counted in each target's handles (a few
+	// atomics side by side, cheap on the check path) and exported from
+	// them at scrape time.
+	checks, duration, lastSuccess *prometheus.Desc
+
 	recoveries  *prometheus.CounterVec
 	actions     *prometheus.CounterVec
 	escalations *prometheus.CounterVec
@@ -66,13 +71,16 @@ func New(opts ...Option) *Metrics {
 		}
 	}
 	tl := []string{"system", "target"}
+	b := slices.Clone(c.buckets)
+	slices.Sort(b)
 	return &Metrics{
-		checks: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "uras_checks_total",
-			Help: "Checks run, by the status the check reported (healthy, degraded, unhealthy, unknown)."}, append(tl, "result")),
-		duration: prometheus.NewHistogramVec(prometheus.HistogramOpts{Name: "uras_check_duration_seconds",
-			Help: "How long checks took, on the orchestrator's clock.", Buckets: c.buckets}, tl),
-		lastSuccess: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "uras_target_last_success_timestamp_seconds",
-			Help: "When a check last reported the target healthy (Unix time)."}, tl),
+		buckets: slices.Compact(b),
+		checks: prometheus.NewDesc("uras_checks_total",
+			"Checks run, by the status the check reported (healthy, degraded, unhealthy, unknown).", append(tl, "result"), nil),
+		duration: prometheus.NewDesc("uras_check_duration_seconds",
+			"How long checks took, on the orchestrator's clock.", tl, nil),
+		lastSuccess: prometheus.NewDesc("uras_target_last_success_timestamp_seconds",
+			"When a check last reported the target healthy (Unix time).", tl, nil),
 		recoveries: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "uras_recoveries_total",
 			Help: "Recovery attempts, by result (succeeded, failed)."}, append(tl, "result")),
 		actions: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "uras_actions_total",
@@ -116,7 +124,8 @@ func (m *Metrics) Watch(o *redundancy.Orchestrator, system string, targets ...st
 	defer m.mu.Unlock()
 	w, ok := m.watched[o]
 	if !ok {
-		w = &watched{m: m, o: o, systems: map[string]string{}, handles: map[string]*handles{}}
+		w = &watched{m: m, o: o, systems: map[string]string{}}
+		w.handles.Store(&map[string]*handles{})
 		m.watched[o] = w
 		m.order = append(m.order, o)
 		cancelChecks := o.SubscribeChecks(w.onCheck)
@@ -130,7 +139,6 @@ func (m *Metrics) Watch(o *redundancy.Orchestrator, system string, targets ...st
 	for _, t := range targets {
 		w.systems[t] = system
 	}
-	clear(w.handles) // a target may have changed system
 	w.mu.Unlock()
 	return func() {
 		m.mu.Lock()
@@ -223,15 +231,19 @@ type watched struct {
 	mu      sync.RWMutex
 	all     string            // the system of targets not in systems ("": not ours)
 	systems map[string]string // target -> system
-	handles map[string]*handles
+	// handles maps a target to its counts; replaced (copied) when a
+	// target is first seen, so that a check reads it without a lock.
+	handles atomic.Pointer[map[string]*handles]
 }
 
-// handles are one target's metrics, looked up once.
+// handles are one target's per-check counts.
 type handles struct {
-	sys, target string
-	checks      [4]prometheus.Counter // by redundancy.Status
-	duration    prometheus.Observer
-	lastSuccess atomic.Pointer[prometheus.Gauge] // made at the first success: never a zero time
+	checks  [4]atomic.Uint64 // by redundancy.Status
+	buckets []atomic.Uint64  // observations per bucket (not cumulative); the last is +Inf
+	sumNano atomic.Int64     // total duration
+	// lastSuccess is the Unix time in nanoseconds of the end of the last
+	// healthy check; 0: none yet (nothing is exported then).
+	lastSuccess atomic.Int64
 }
 
 // systemOf returns the system of target, or false when it is not watched.
@@ -242,47 +254,39 @@ func (w *watched) systemOf(target string) (string, bool) {
 	return w.all, w.all != ""
 }
 
-func (w *watched) handlesOf(target string) *handles {
-	w.mu.RLock()
-	h, ok := w.handles[target]
-	w.mu.RUnlock()
-	if ok {
-		return h
-	}
+// addHandles returns target's counts, made the first time (the slow path
+// of onCheck, apart to keep the check path's stack small).
+//
+//go:noinline
+func (w *watched) addHandles(target string) *handles {
 	w.mu.Lock()
 	defer w.mu.Unlock()
-	if h, ok := w.handles[target]; ok {
+	old := *w.handles.Load()
+	if h, ok := old[target]; ok {
 		return h
 	}
-	sys, ok := w.systemOf(target)
-	if ok {
-		h = &handles{sys: sys, target: target, duration: w.m.duration.WithLabelValues(sys, target)}
-		for st := range h.checks {
-			h.checks[st] = w.m.checks.WithLabelValues(sys, target, redundancy.Status(st).String())
-		}
-	}
-	w.handles[target] = h // nil: not watched
+	h := &handles{buckets: make([]atomic.Uint64, len(w.m.buckets)+1)}
+	next := make(map[string]*handles, len(old)+1)
+	maps.Copy(next, old)
+	next[target] = h
+	w.handles.Store(&next)
 	return h
 }
 
 func (w *watched) onCheck(c redundancy.CheckObservation) {
-	h := w.handlesOf(c.Target)
-	if h == nil {
-		return
+	h, ok := (*w.handles.Load())[c.Target]
+	if !ok {
+		h = w.addHandles(c.Target)
 	}
 	if st := int(c.Status); st >= 0 && st < len(h.checks) {
-		h.checks[st].Inc()
+		h.checks[st].Add(1)
 	}
-	h.duration.Observe(c.Duration.Seconds())
+	secs := c.Duration.Seconds()
+	i, _ := slices.BinarySearch(w.m.buckets, secs) // the first bucket whose bound is >= secs
+	h.buckets[i].Add(1)
+	h.sumNano.Add(int64(c.Duration))
 	if c.Status == redundancy.StatusHealthy {
-		g := h.lastSuccess.Load()
-		if g == nil {
-			v := w.m.lastSuccess.WithLabelValues(h.sys, h.target)
-			g = &v
-			h.lastSuccess.Store(g)
-		}
-		end := c.Started.Add(c.Duration)
-		(*g).Set(float64(end.UnixNano()) / 1e9)
+		h.lastSuccess.Store(c.Started.Add(c.Duration).UnixNano())
 	}
 }
 
