@@ -156,7 +156,15 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 
 	mem := redundancy.NewMemoryStore()
 	lock := fileLock(t, path, "me")
-	o, clk := newOrch(t, quickElection(lock, lock.Store(mem)))
+	var mu sync.Mutex
+	notified := map[string]int{}
+	note := redundancy.WithNotifier(redundancy.NotifierFunc(func(_ context.Context, e redundancy.Event) error {
+		mu.Lock()
+		defer mu.Unlock()
+		notified[e.Target]++
+		return nil
+	}))
+	o, clk := newOrch(t, quickElection(lock, lock.Store(mem)), note)
 	var shared, local atomic.Int32
 	require.NoError(t, o.Add(broken("site", true, &shared, fastPolicy())))
 	require.NoError(t, o.Add(broken("pm2", false, &local, fastPolicy())))
@@ -169,6 +177,11 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 	require.NotNil(t, snap.Election)
 	assert.Equal(t, redundancy.ElectionState{ID: "me", Leader: "other-host", Token: 1}, *snap.Election)
 	assert.Zero(t, rec.Count(redundancy.EventEscalated))
+	mu.Lock()
+	assert.Zero(t, notified["site"], "a follower's notifiers leave shared targets to the leader's")
+	assert.NotZero(t, notified["pm2"], "and tell of its local ones")
+	mu.Unlock()
+	assert.NotEmpty(t, rec.Kinds("site"), "subscribers (the dashboard) see everything")
 
 	_, err = o.RecoverNow(ctx, []string{"site"})
 	require.ErrorIs(t, err, redundancy.ErrNotLeader)
@@ -186,6 +199,9 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 	clk.Advance(2 * time.Second)
 	snap = o.Tick(ctx)
 	assert.Equal(t, int32(1), shared.Load())
+	mu.Lock()
+	assert.NotZero(t, notified["site"], "the leader tells of shared targets")
+	mu.Unlock()
 	assert.False(t, snap.Election.Leading, "a Tick resigns what it won")
 	ld, err := other.Leader(ctx)
 	require.NoError(t, err)

@@ -22,6 +22,7 @@ const (
 	EventPlanPanicked                           // a recoverer's Plan panicked; the recovery failed (Err wraps a *PanicError)
 	EventLeadershipGained                       // this replica leads its group (WithElection); Action says the token
 	EventLeadershipLost                         // this replica no longer leads its group (Err says why)
+	EventAlert                                  // an alert notice (Alert): open, update, renotify or resolved
 )
 
 var eventNames = map[EventKind]string{
@@ -37,6 +38,7 @@ var eventNames = map[EventKind]string{
 	EventPlanPanicked:      "plan-panicked",
 	EventLeadershipGained:  "leadership-gained",
 	EventLeadershipLost:    "leadership-lost",
+	EventAlert:             "alert",
 }
 
 // String returns the kind's kebab-case name ("status-changed").
@@ -59,11 +61,18 @@ type Event struct {
 	To      Status // EventStatusChanged
 	Report  Report // the report that led to the event, when there is one
 	Action  string // "verb subject" for action events
+	Verb    string // the action's verb alone, for action events
 	Attempt int    // recovery attempt number within the budget window (1-based)
 	Err     error
 	// History is set on EventEscalated: the action results of the attempts
 	// inside the budget window, oldest first (what was tried).
 	History []ActionResult
+	// Attempts is set on EventEscalated: the recovery attempts inside the
+	// budget window, oldest first, each with its actions and outcome.
+	Attempts []AttemptRecord
+	// Alert is set on EventAlert: the notice. Silenced notices and quiet
+	// closes reach the logger and subscribers, not the notifiers.
+	Alert *Alert
 }
 
 // String returns a one-line description for logs.
@@ -77,6 +86,15 @@ func (e Event) String() string {
 	}
 	if e.Action != "" {
 		s += " " + e.Action
+	}
+	if e.Alert != nil {
+		s += " " + e.Alert.String()
+		switch {
+		case e.Alert.Silenced != "":
+			s += " (silenced by " + e.Alert.Silenced + ")"
+		case e.Alert.Quiet:
+			s += " (quiet: not paged)"
+		}
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()

@@ -150,18 +150,23 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	if stopping(stop) {
 		return nil, fmt.Errorf("recover %q: %w", name, ErrInterrupted)
 	}
-	lead, err := o.leadFor(t)
-	if err != nil {
+	lead, lerr := o.leadFor(t)
+	if lerr != nil {
 		if mode == modeScheduled {
 			return nil, nil // a follower leaves shared targets to the leader
 		}
-		return nil, fmt.Errorf("recover %q: %w", name, err)
+		return nil, fmt.Errorf("recover %q: %w", name, lerr)
 	}
 	if lead != nil {
 		ctx = ContextWithLeadership(ctx, lead)
 		defer o.recordShared(ctx, t)
 	}
 	now := o.clock.Now()
+	r, err := o.repairScope(t, r, now, mode)
+	if err != nil {
+		o.log.Debug("recovery held back", "target", name, "err", o.redactString(err.Error()))
+		return nil, err
+	}
 	if ok, err := o.gate(t, r, now, mode); !ok {
 		return nil, err
 	}
@@ -190,6 +195,8 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	t.backoffN++
 	t.nextAttempt = now.Add(backoffDelay(t.policy.Backoff, t.backoffN))
 	t.recoveries++
+	serial := t.recoveries
+	t.logAttempt(serial, now, mode == modeForced)
 	attemptNo := len(t.attempts)
 	o.dirty = true
 	o.mu.Unlock()
@@ -213,17 +220,18 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 			break
 		}
 		res := o.redactResult(o.runAction(ctx, stop, t, a, attemptNo, mode == modeForced))
+		res.Recovery = serial
 		results = append(results, res)
 		o.mu.Lock()
 		t.addHistory(res)
 		o.dirty = true
 		o.mu.Unlock()
 		if res.Err != nil {
-			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: a.String(), Attempt: attemptNo, Err: res.Err})
+			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: a.String(), Verb: a.Verb, Attempt: attemptNo, Err: res.Err})
 			failed = fmt.Errorf("recover %q: %s: %w", name, a, res.Err)
 			break
 		}
-		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: a.String(), Attempt: attemptNo})
+		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: a.String(), Verb: a.Verb, Attempt: attemptNo})
 		o.saveState(false)
 	}
 	if failed != nil {
@@ -235,6 +243,10 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 		o.mu.Unlock()
 		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventRecoverySucceeded, Report: r, Attempt: attemptNo})
 	}
+	o.mu.Lock()
+	t.endAttempt(serial, failed, o.red)
+	o.mu.Unlock()
+	o.emit(o.alertsAfterRepair(t, failed)...)
 	o.saveState(false)
 	return results, failed
 }
@@ -251,12 +263,17 @@ func (o *Orchestrator) gate(t *target, r Report, now time.Time, mode attemptMode
 	}
 	spent := !o.dryRun && mode != modeForced && len(t.attempts) >= t.policy.Budget.Max
 	n := len(t.attempts)
+	var cause error
+	if spent {
+		cause = t.spentCause(n, now)
+	}
 	escalated := t.escalated && mode != modeForced
 	backoff := mode == modeScheduled && t.backoffN > 0 && now.Before(t.nextAttempt)
 	o.mu.Unlock()
+	o.debugGate(t, now, mode, !spent && !escalated && !backoff, escalated, backoff)
 	switch {
 	case spent:
-		return false, o.escalate(t, r, now, fmt.Errorf("%d recovery attempts in %s did not bring %q back", n, t.policy.Budget.Window, t.spec.Name))
+		return false, o.escalate(t, r, now, cause)
 	case escalated:
 		return false, fmt.Errorf("recover %q: %w", t.spec.Name, ErrEscalated)
 	case backoff:
@@ -272,13 +289,16 @@ func (o *Orchestrator) escalate(t *target, r Report, now time.Time, cause error)
 	first := !t.escalated
 	t.escalated = true
 	var hist []ActionResult
+	var attempts []AttemptRecord
 	if first {
 		hist = t.windowHistory(now)
+		attempts = t.windowAttempts(now)
 		o.dirty = true
 	}
 	o.mu.Unlock()
 	if first {
-		o.emit(Event{Time: now, Target: t.spec.Name, Kind: EventEscalated, Report: r, Err: cause, History: hist})
+		o.emit(Event{Time: now, Target: t.spec.Name, Kind: EventEscalated, Report: r, Err: cause, History: hist, Attempts: attempts})
+		o.emit(o.alertsEscalated(t, r, now, cause, attempts)...)
 		o.saveState(false)
 	}
 	return fmt.Errorf("recover %q: %w: %w", t.spec.Name, ErrEscalated, cause)

@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -54,7 +55,8 @@ func (o *Orchestrator) loadShared(ctx context.Context, t *target) (*targetRecord
 }
 
 // applyShared takes the leader's decisions from rec into t: the budget
-// window, the backoff, the escalation, the recoveries and their history.
+// window, the backoff, the escalation, the recoveries and their history,
+// the open alerts.
 // The observation counters stay t's own (this replica checks the target
 // too), except when t was never checked here.
 func (o *Orchestrator) applyShared(t *target, rec *targetRecord) {
@@ -67,6 +69,10 @@ func (o *Orchestrator) applyShared(t *target, rec *targetRecord) {
 	t.attempts, t.backoffN, t.nextAttempt = rec.Attempts, rec.BackoffN, rec.NextAttempt
 	t.escalated, t.recoveries = rec.Escalated, rec.Recoveries
 	t.history = redactResults(o.red, rec.History)
+	t.attemptLog = redactAttempts(o.red, rec.AttemptLog)
+	if rec.Alerts != nil {
+		t.al = rec.Alerts.restore(o.red) // the open alerts: a takeover does not page again
+	}
 	o.dirty = true
 }
 
@@ -157,14 +163,34 @@ type sharedSnapshot struct {
 	backoffN    int
 	nextAttempt time.Time
 	recoveries  int
+	attemptLog  []AttemptRecord
 }
 
 func (t *target) gateSnapshot() sharedSnapshot {
-	return sharedSnapshot{attempts: t.attempts, backoffN: t.backoffN, nextAttempt: t.nextAttempt, recoveries: t.recoveries}
+	return sharedSnapshot{attempts: t.attempts, backoffN: t.backoffN, nextAttempt: t.nextAttempt, recoveries: t.recoveries,
+		attemptLog: slices.Clone(t.attemptLog)}
 }
 
 func (t *target) restoreGate(s sharedSnapshot) {
 	t.attempts, t.backoffN, t.nextAttempt, t.recoveries = s.attempts, s.backoffN, s.nextAttempt, s.recoveries
+	t.attemptLog = s.attemptLog
+}
+
+// mutedForNotifiers reports, per event, whether it is about a shared
+// target while this replica follows: the leader's notifiers tell people
+// about shared targets, so that a group pages once, not once per replica.
+// The logger and subscribers still get every event. The caller holds o.mu.
+func (o *Orchestrator) mutedForNotifiers(evs []Event) []bool {
+	if o.elect == nil || o.elect.current() != nil {
+		return nil
+	}
+	mute := make([]bool, len(evs))
+	for i, e := range evs {
+		if t, ok := o.targets[e.Target]; ok && t.spec.Shared {
+			mute[i] = true
+		}
+	}
+	return mute
 }
 
 // writeAhead records in the shared store the attempt just counted, before

@@ -14,6 +14,8 @@ type Snapshot struct {
 	// Election is who leads this orchestrator's group (WithElection); nil
 	// without an election.
 	Election *ElectionState `json:"election,omitempty"`
+	// Silences are the silences set (Orchestrator.Silence), active or not.
+	Silences []SilenceState `json:"silences,omitempty"`
 }
 
 // TargetState is one target's state in a Snapshot.
@@ -23,15 +25,28 @@ type TargetState struct {
 	Report Report `json:"report"`
 	// Error is Report.Err's message, for JSON.
 	Error               string         `json:"error,omitempty"`
-	LastCheck           time.Time      `json:"last_check"`
-	NextCheck           time.Time      `json:"next_check"`
+	LastCheck           time.Time      `json:"last_check,omitzero"`
+	NextCheck           time.Time      `json:"next_check,omitzero"`
 	ConsecutiveFailures int            `json:"consecutive_failures"`
 	Recoveries          int            `json:"recoveries"`  // attempts ever made
 	BudgetLeft          int            `json:"budget_left"` // attempts left in the current window
 	Escalated           bool           `json:"escalated"`
-	NextAttempt         time.Time      `json:"next_attempt,omitempty"` // backoff: no automatic attempt before this
-	Shared              bool           `json:"shared,omitempty"`       // Target.Shared: with an election, only the leader recovers it
-	History             []ActionResult `json:"history,omitempty"`      // the last 100 action results, oldest first
+	Shared              bool           `json:"shared,omitempty"`      // Target.Shared: with an election, only the leader recovers it
+	NextAttempt         time.Time      `json:"next_attempt,omitzero"` // backoff: no automatic attempt before this
+	History             []ActionResult `json:"history,omitempty"`     // the last 100 action results, oldest first
+	// Criticality is the target's (Target.Criticality).
+	Criticality Criticality `json:"criticality"`
+	// Source is the connection of the target's event source, when its
+	// Source or Checker reports one (ConnectionReporter).
+	Source SourceState `json:"source,omitempty"`
+	// Alerts are its pending and open alerts (its flapping alert first).
+	Alerts []Alert `json:"alerts,omitempty"`
+	// Silenced is the ID of an active silence of the whole target (every
+	// problem), if any.
+	Silenced string `json:"silenced,omitempty"`
+	// RepairsHeld says why its repairs are held back now (a maintenance
+	// window, a failing dependency), if they are.
+	RepairsHeld string `json:"repairs_held,omitempty"`
 }
 
 // Snapshot returns the current state of every target, in the order they
@@ -43,11 +58,13 @@ func (o *Orchestrator) Snapshot() Snapshot {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order)), Election: el}
+	affected := o.affectedIndex()
 	for _, name := range o.order {
-		ts := o.targets[name].state(now)
+		ts := o.targetState(o.targets[name], now, affected)
 		s.Status = Worse(s.Status, ts.Status)
 		s.Targets = append(s.Targets, ts)
 	}
+	s.Silences = o.Silences()
 	return s
 }
 
@@ -60,7 +77,19 @@ func (o *Orchestrator) Target(name string) (TargetState, bool) {
 	if !ok {
 		return TargetState{}, false
 	}
-	return t.state(now), true
+	return o.targetState(t, now, o.affectedIndex()), true
+}
+
+// targetState is t.state with what the orchestrator knows about its alerts,
+// silences and holds; the caller holds o.mu.
+func (o *Orchestrator) targetState(t *target, now time.Time, affected map[string][]string) TargetState {
+	ts := t.state(now)
+	ts.Alerts = o.alertStates(t, now, affected)
+	ts.Silenced = o.silencedBy(t.spec.Name, "", now, false)
+	if t.spec.Recoverer != nil && t.isBad() {
+		ts.RepairsHeld = o.repairsHeld(t, now)
+	}
+	return ts
 }
 
 // state copies t; the caller holds the orchestrator's lock.
@@ -77,6 +106,8 @@ func (t *target) state(now time.Time) TargetState {
 		Escalated:           t.escalated,
 		Shared:              t.spec.Shared,
 		History:             slices.Clone(t.history),
+		Criticality:         t.spec.Criticality,
+		Source:              t.spec.sourceState(),
 	}
 	if t.report.Err != nil {
 		ts.Error = t.report.Err.Error()

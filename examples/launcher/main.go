@@ -25,7 +25,6 @@ func main() {
 		Title:   system.Launcher.Title(),
 		Summary: "launcher keeps PM2, GitHub Actions and Netlify automations alive with one orchestrator\nover every configured target.",
 		Help:    cli.Help,
-		LogFile: logFile,
 		Load:    cli.Load,
 		Build:   cli.Build(system.Launcher),
 		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Launcher, logFile)},

@@ -25,7 +25,6 @@ func main() {
 		Title:   system.Master.Title(),
 		Summary: "master keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system, each a target of a master that recovers a system as a whole.",
 		Help:    cli.Help,
-		LogFile: logFile,
 		Load:    cli.Load,
 		Build:   cli.Build(system.Master),
 		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Master, logFile)},

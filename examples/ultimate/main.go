@@ -30,7 +30,6 @@ func main() {
 		Title:   system.Ultimate.Title(),
 		Summary: "ultimate keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system under a master, with webhook alerts, persisted state and escalation reports.",
 		Help:    cli.Help,
-		LogFile: logFile,
 		Load:    cli.Load,
 		Build:   cli.Build(system.Ultimate),
 		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Ultimate, logFile)},

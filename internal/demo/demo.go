@@ -13,6 +13,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"text/template"
 	"time"
 
@@ -105,11 +106,16 @@ func Run(ctx context.Context, o Options) error {
 	defer logs.Close()
 
 	faulted := make(chan struct{})
+	tl := newTimeline(config.Systems)
+	var sysRef atomic.Pointer[system.System] // set once built; plans come only after
 	deps := system.Deps{Logger: logs.Logger, OnPlan: func(target string, actions []redundancy.Action) {
 		select {
 		case <-faulted:
 		default:
 			return
+		}
+		if s := sysRef.Load(); s != nil {
+			tl.plan(s.SystemOf(target), time.Now())
 		}
 		steps := make([]string, len(actions))
 		for i, a := range actions {
@@ -124,6 +130,7 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
+	sysRef.Store(sys)
 	defer func() {
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 		defer cancel()
@@ -137,6 +144,7 @@ func Run(ctx context.Context, o Options) error {
 		default:
 			return
 		}
+		tl.event(sys.SystemOf(e.Target), e)
 		switch e.Kind {
 		case redundancy.EventStatusChanged:
 			if e.To == redundancy.StatusHealthy {
@@ -183,7 +191,10 @@ func Run(ctx context.Context, o Options) error {
 	defer func() { stopRun(); <-runDone; <-watchDone }()
 
 	end := p.start.Add(o.Duration)
-	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { return sys.Status().Status == redundancy.StatusHealthy && checkedAll(sys) }) {
+	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { return sys.Status().Status == redundancy.StatusHealthy && checkedAll(sys) },
+		func(waited time.Duration) {
+			p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), sys.Status().Status)
+		}) {
 		system.Render(o.Out, sys.Status())
 		return fmt.Errorf("demo: the environment did not come up healthy: %w", ErrNotRecovered)
 	}
@@ -199,8 +210,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: inject pm2 fault: %w", err)
 	}
+	tl.fault("pm2", time.Now())
 	p.say("fault     pm2: %s", what)
+	tl.fault("github", time.Now())
 	p.say("fault     github: %s", gh.Break())
+	tl.fault("netlify", time.Now())
 	p.say("fault     netlify: %s", nf.Break())
 	close(faulted)
 	injected := time.Now()
@@ -222,6 +236,8 @@ func Run(ctx context.Context, o Options) error {
 			}
 		}
 		return len(done) == len(checks) && sys.Status().Status == redundancy.StatusHealthy
+	}, func(waited time.Duration) {
+		p.say("waiting   %.0fs after the faults: %s", waited.Seconds(), tl.progress())
 	})
 	if allDone {
 		p.say("all faults recovered %.1fs after injection; watching until the end", time.Since(injected).Seconds())
@@ -233,6 +249,7 @@ func Run(ctx context.Context, o Options) error {
 	p.say("final dashboard")
 	final := sys.Status()
 	system.Render(o.Out, final)
+	tl.render(o.Out)
 	code, ctype, hstatus := probeHealth(healthURL)
 	p.say("health endpoint: GET %s → %d %s, status %q", healthURL, code, ctype, hstatus)
 	if o.Layout == system.Ultimate {
@@ -283,13 +300,22 @@ func probeHealth(url string) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body.Status
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(ctx context.Context, deadline time.Time, cond func() bool) bool {
+// beatEvery is how often the demo says it is still waiting.
+const beatEvery = 5 * time.Second
+
+// waitFor polls cond until it holds or the deadline passes, calling beat
+// with the time waited every beatEvery meanwhile.
+func waitFor(ctx context.Context, deadline time.Time, cond func() bool, beat func(waited time.Duration)) bool {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	start, lastBeat := time.Now(), time.Now()
 	for {
 		if cond() {
 			return true
+		}
+		if time.Since(lastBeat) >= beatEvery {
+			lastBeat = time.Now()
+			beat(time.Since(start))
 		}
 		if time.Now().After(deadline) {
 			return false
