@@ -393,3 +393,33 @@ func TestFileLockCrashedHolderIsReplaced(t *testing.T) {
 	assert.Equal(t, int64(2), l.Token())
 	require.NoError(t, l.Resign(ctx))
 }
+
+// A master over a child that follows its group does not step in for the
+// child's shared targets: no attempt, no budget, no escalation.
+func TestMasterLeavesAFollowingChildsSharedTargets(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "leader.lock")
+	held, err := fileLock(t, path, "other-host").Campaign(ctx)
+	require.NoError(t, err)
+	defer func() { _ = held.Resign(ctx) }()
+
+	lock := fileLock(t, path, "me")
+	child, clk := newOrch(t, quickElection(lock, lock.Store(redundancy.NewMemoryStore())))
+	var acted atomic.Int32
+	require.NoError(t, child.Add(broken("site", true, &acted, fastPolicy())))
+	master := redundancy.New(redundancy.WithClock(clk))
+	require.NoError(t, master.Add(redundancy.Nest("netlify", child, fastPolicy())))
+	rec := redundancytest.NewRecorder(master)
+
+	for range 5 {
+		master.Tick(ctx)
+		clk.Advance(time.Minute)
+	}
+	st, _ := master.Target("netlify")
+	assert.Equal(t, redundancy.StatusUnhealthy, st.Status, "the master sees the child's state")
+	assert.Zero(t, st.Recoveries, "and leaves the shared target to the group's leader")
+	assert.False(t, st.Escalated)
+	assert.Zero(t, rec.Count(redundancy.EventRecoveryStarted))
+	assert.Equal(t, int32(0), acted.Load())
+}

@@ -209,10 +209,11 @@ func (n nestRecoverer) Plan(context.Context, Report) ([]Action, error) {
 }
 
 // recoverable reports whether o has a target name with a recoverer whose
-// repairs are not held back (a maintenance window, a failing dependency).
+// repairs are not held back (a maintenance window, a failing dependency)
+// nor left to another replica (a shared target while o follows).
 func (o *Orchestrator) recoverable(name string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	t, ok := o.targets[name]
-	return ok && t.spec.Recoverer != nil && o.repairsHeld(t, o.clock.Now()) == ""
+	return ok && t.spec.Recoverer != nil && o.repairsHeld(t, o.clock.Now()) == "" && !o.followsShared(t)
 }

@@ -246,3 +246,10 @@ func (o *Orchestrator) recordShared(ctx context.Context, t *target) {
 		}
 	}
 }
+
+// followsShared reports whether t is shared and left to another replica:
+// an election is configured and this replica holds no term. The caller
+// may hold o.mu.
+func (o *Orchestrator) followsShared(t *target) bool {
+	return o.elect != nil && t.spec.Shared && o.elect.current() == nil
+}
