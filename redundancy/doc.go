@@ -44,6 +44,16 @@
 // of another: a master watches and repairs child orchestrators, one per
 // system, each keeping its own policies and budgets.
 //
+// Several monitors, one actor: WithElection makes an orchestrator one
+// replica of a group. Targets marked Shared (a repository, a site) are
+// checked by every replica and repaired only by the group's leader, under
+// its term (Leadership: a fencing token, Verify before each action); their
+// state lives in a Store shared by the group and written, fenced, before
+// and after each recovery, so a takeover resumes the budget and no deposed
+// leader acts. Local targets (this host's PM2) are each replica's own.
+// FileLock elects among the monitors of one host; package redundancy/etcd
+// among hosts.
+//
 // Operating it: LivenessHandler (/livez) fails when the loop stops making
 // progress (checks overdue, a check or action past its timeout),
 // ReadinessHandler (/readyz) when a critical target fails (a

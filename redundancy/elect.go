@@ -54,7 +54,7 @@ type Leader struct {
 // ErrNotLeader is wrapped by errors of writes and actions refused because
 // this replica does not (or no longer) lead its group: a shared target's
 // recovery on a follower, a fenced Store write of a deposed leader.
-var ErrNotLeader = errors.New("not the leader")
+var ErrNotLeader = errors.New("redundancy: not the leader")
 
 type leadershipKey struct{}
 

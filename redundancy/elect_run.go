@@ -79,7 +79,7 @@ func (o *Orchestrator) observeLeader(ctx context.Context) {
 			el.err = err
 		} else {
 			changed = ld != el.leader
-			el.leader = ld
+			el.leader, el.err = ld, nil
 		}
 		el.mu.Unlock()
 		if changed && ld.ID != el.cfg.Elector.ID() {
