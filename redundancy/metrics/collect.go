@@ -18,7 +18,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.actions.Describe(ch)
 	m.escalations.Describe(ch)
 	for _, d := range []*prometheus.Desc{m.checks, m.duration, m.lastSuccess, m.status, m.budget, m.escalated, m.source, m.alive,
-		m.rateRemaining, m.rateLimit, m.webhookQueue, m.webhookDropped, m.webhookResults} {
+		m.leading, m.rateRemaining, m.rateLimit, m.webhookQueue, m.webhookDropped, m.webhookResults} {
 		ch <- d
 	}
 }
@@ -115,6 +115,9 @@ func (w *watched) collect(gauge func(*prometheus.Desc, float64, ...string), seen
 		alive := bool01(w.o.Liveness().Alive)
 		for sys := range systems {
 			gauge(m.alive, alive, sys)
+			if snap.Election != nil {
+				gauge(m.leading, bool01(snap.Election.Leading), sys)
+			}
 		}
 	}
 }

@@ -49,6 +49,7 @@ type Metrics struct {
 	escalations *prometheus.CounterVec
 
 	status, budget, escalated, source, alive     *prometheus.Desc
+	leading                                      *prometheus.Desc
 	rateRemaining, rateLimit                     *prometheus.Desc
 	webhookQueue, webhookDropped, webhookResults *prometheus.Desc
 
@@ -98,6 +99,8 @@ func New(opts ...Option) *Metrics {
 			"1 while the event source (PM2's event socket, a webhook receiver) is connected, else 0.", tl, nil),
 		alive: prometheus.NewDesc("uras_loop_alive",
 			"1 while the orchestrator's loop makes progress (the liveness probe), else 0.", []string{"system"}, nil),
+		leading: prometheus.NewDesc("uras_election_leading",
+			"1 while this monitor leads its group and so repairs the shared targets (redundancy.WithElection), else 0.", []string{"system"}, nil),
 		rateRemaining: prometheus.NewDesc("uras_api_rate_limit_remaining",
 			"API calls left in the current rate-limit window, as the API last reported.", []string{"system", "resource"}, nil),
 		rateLimit: prometheus.NewDesc("uras_api_rate_limit",

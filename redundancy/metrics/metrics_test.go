@@ -232,3 +232,33 @@ func TestWatchStopAndUnwatchedTargets(t *testing.T) {
 	f.m.EventSource("pm2", "pm2-web", f.pm2Src)
 	_ = f.scrape(t)
 }
+
+// uras_election_leading says whether this monitor leads its group: absent
+// without an election, 1 while a term is held, 0 while another leads.
+func TestElectionLeadingGauge(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	path := t.TempDir() + "/leader.lock"
+	other, err := redundancy.NewFileLock(path, "other")
+	require.NoError(t, err)
+	held, err := other.Campaign(ctx)
+	require.NoError(t, err)
+	lock, err := redundancy.NewFileLock(path, "me")
+	require.NoError(t, err)
+	o := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(t0)),
+		redundancy.WithElection(redundancy.Election{Elector: lock, CampaignWait: 10 * time.Millisecond}))
+	require.NoError(t, o.Add(redundancy.Target{Name: "site", Shared: true, Checker: redundancytest.NewChecker()}))
+	m := metrics.New()
+	m.Watch(o, "netlify")
+	o.Tick(ctx)
+	want := "# HELP uras_election_leading 1 while this monitor leads its group and so repairs the shared targets (redundancy.WithElection), else 0.\n# TYPE uras_election_leading gauge\n"
+	require.NoError(t, testutil.CollectAndCompare(m, strings.NewReader(want+`uras_election_leading{system="netlify"} 0`+"\n"), "uras_election_leading"))
+
+	plain := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(t0)))
+	require.NoError(t, plain.Add(redundancy.Target{Name: "web", Checker: redundancytest.NewChecker()}))
+	m2 := metrics.New()
+	m2.Watch(plain, "pm2")
+	plain.Tick(ctx)
+	assert.Zero(t, testutil.CollectAndCount(m2, "uras_election_leading"), "no election, no series")
+	require.NoError(t, held.Resign(ctx))
+}
