@@ -166,11 +166,14 @@ func (r *replica) shutdown() {
 }
 
 // kill stops the replica as a crash would: its connection to etcd goes
-// first, so it cannot resign; its lease expires on its own.
-func (r *replica) kill() {
+// first, so it cannot resign; its lease expires on its own. It returns
+// when the connection went.
+func (r *replica) kill() time.Time {
 	r.crash()
+	at := time.Now()
 	r.closed.Do(func() { r.stop() })
 	<-r.done
+	return at
 }
 
 func (r *replica) leading() bool {
@@ -287,8 +290,7 @@ func TestReplicasTakeOverBudgetAndEscalation(t *testing.T) {
 	require.Eventually(t, func() bool { return l1.target("ci").BudgetLeft == 1 }, waitLong, 10*time.Millisecond)
 
 	// The leader dies; the run fails again at once.
-	l1.kill()
-	killed := time.Now()
+	killed := l1.kill()
 	w.fail(t)
 	require.Eventually(t, func() bool { return w.reruns() == 2 }, waitLong, 5*time.Millisecond)
 	takeover := time.Since(killed)

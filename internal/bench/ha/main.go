@@ -90,11 +90,13 @@ func (r *replica) leading() bool {
 }
 
 // kill cuts the replica's connection to etcd, then stops it: it cannot
-// resign, so its lease must run out.
-func (r *replica) kill() {
+// resign, so its lease must run out. It returns when the connection went.
+func (r *replica) kill() time.Time {
 	r.crash()
+	at := time.Now()
 	r.stop()
 	<-r.done
+	return at
 }
 
 func run(ctx context.Context, ttl time.Duration, kills int) error {
@@ -161,8 +163,7 @@ func run(ctx context.Context, ttl time.Duration, kills int) error {
 		}
 		fmt.Printf("replica %s leads; killing it\n", l.id)
 		before := w.reruns()
-		l.kill()
-		killed := time.Now()
+		killed := l.kill()
 		w.gh.CompleteRun(w.run, ghactions.ConclusionFailure)
 		if err := waitFor(ctx, bound, func() bool { return w.reruns() > before }); err != nil {
 			return fmt.Errorf("takeover %d: %w", k+1, err)
