@@ -102,12 +102,15 @@ type Election struct {
 
 // Defaults of Election.
 const (
-	DefaultObserveInterval  = 2 * time.Second
-	DefaultCampaignRetry    = time.Second
-	DefaultCampaignWait     = 2 * time.Second
-	DefaultResignTimeout    = 5 * time.Second
-	sharedIOTimeout         = 10 * time.Second // one read or write of a shared record
-	electionStateErrMaxSize = 512
+	DefaultObserveInterval = 2 * time.Second
+	DefaultCampaignRetry   = time.Second
+	DefaultCampaignWait    = 2 * time.Second
+	DefaultResignTimeout   = 5 * time.Second
+)
+
+const (
+	sharedIOTimeout         = 10 * time.Second // one read or write of a shared record, one Verify
+	electionStateErrMaxSize = 512              // bytes of the last election error shown in ElectionState
 )
 
 func (e Election) withDefaults() Election {

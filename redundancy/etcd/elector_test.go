@@ -8,6 +8,7 @@ import (
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
 
 	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/etcd"
@@ -200,4 +201,36 @@ func TestConfigValidate(t *testing.T) {
 	assert.NotContains(t, err.Error(), "pw", "no credentials in errors")
 	require.Error(t, etcd.Config{}.Validate(), "no endpoints")
 	require.NoError(t, etcd.Cluster{Name: "web", Etcd: etcd.Config{Endpoints: []string{"http://127.0.0.1:2379"}}}.Validate())
+}
+
+// The cluster section decodes from YAML as the launcher's file holds it;
+// the password is never read from the file.
+func TestClusterDecodesFromYAML(t *testing.T) {
+	t.Parallel()
+	var doc struct {
+		Cluster etcd.Cluster `yaml:"cluster"`
+	}
+	src := `
+cluster:
+  name: web
+  lease_ttl: 15s
+  etcd:
+    endpoints: [https://etcd-1:2379, https://etcd-2:2379]
+    dial_timeout: 3s
+    username: uras
+    password: not-here
+    tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client-key.pem, server_name: etcd.internal}
+`
+	require.NoError(t, yaml.Unmarshal([]byte(src), &doc))
+	c := doc.Cluster
+	assert.Equal(t, "web", c.Name)
+	assert.Equal(t, 15*time.Second, c.LeaseTTL)
+	assert.Equal(t, etcd.Config{
+		Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"}, DialTimeout: 3 * time.Second, Username: "uras",
+		TLS: etcd.TLSConfig{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client-key.pem", ServerName: "etcd.internal"},
+	}, c.Etcd)
+	require.NoError(t, c.Validate())
+	_, err := c.Etcd.Client(context.Background())
+	require.Error(t, err, "the CA file does not exist")
+	assert.Contains(t, err.Error(), "etcd: etcd.tls.ca_file")
 }
