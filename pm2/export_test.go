@@ -2,6 +2,7 @@ package pm2
 
 import (
 	"context"
+	"strings"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -11,4 +12,10 @@ import (
 func PlanOps(ctx context.Context, r *Recoverer, rep redundancy.Report) []redundancy.Action {
 	actions, _ := r.planOps(ctx, rep, map[string]bool{})
 	return actions
+}
+
+// TitleNamesHome exposes titleNamesHome: whether a daemon's command line
+// (NULs and all) names home, as far as the title shows it.
+func TitleNamesHome(cmdline, home string) bool {
+	return titleNamesHome(strings.TrimSpace(strings.ReplaceAll(cmdline, "\x00", " ")), home)
 }
