@@ -60,6 +60,9 @@ type Event struct {
 	// History is set on EventEscalated: the action results of the attempts
 	// inside the budget window, oldest first (what was tried).
 	History []ActionResult
+	// Plan is set on EventRecoveryStarted: the attempt's actions, in order,
+	// each as "verb subject" (Action.String).
+	Plan []string
 }
 
 // String returns a one-line description for logs.

@@ -86,6 +86,13 @@ func redactEvent(r *Redactor, e Event) Event {
 	e.Report = redactReport(r, e.Report)
 	e.Err = redactError(r, e.Err)
 	e.History = redactResults(r, e.History)
+	if e.Plan != nil {
+		plan := make([]string, len(e.Plan))
+		for i, a := range e.Plan {
+			plan[i] = r.String(a)
+		}
+		e.Plan = plan
+	}
 	return e
 }
 

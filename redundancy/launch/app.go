@@ -205,6 +205,7 @@ func (a *app[C]) openLogs(set Settings, term io.Writer) (*Logs, error) {
 // build composes the system and checks what it returned.
 func (a *app[C]) build(ctx context.Context, c config[C], logs *Logs, b Build) (*System, error) {
 	b.Logger, b.Redactor = logs.Logger, a.red
+	b.Getenv = func(name string) string { return lookupEnv(a.env, name) }
 	logs.Logger("").Debug("configuration", "command", a.cmd.Name, "config", a.configPath, "logs", logs.Path(),
 		"state", c.set.StateDir, "listen", c.set.Listen, "endpoint_token_set", c.set.Token != "",
 		"secrets", len(c.set.Secrets), "one_shot", b.OneShot, "dry_run", b.DryRun)

@@ -117,6 +117,9 @@ type Build struct {
 	// OneShot is set for the verbs that run once (health-check, status,
 	// recover): do not use state files, which belong to a running monitor.
 	OneShot bool
+	// Getenv reads the command's environment (Command.Env, else the
+	// process's); Secret reads through it. Nil: os.Getenv.
+	Getenv func(name string) string
 }
 
 // System is what a Command's Build returns: the orchestrators to run and
