@@ -323,7 +323,7 @@ func netlifyTargets(ctx context.Context, cfg *config.Config, deps Deps) ([]redun
 		if c.Token == "" {
 			notes = append(notes, Note{"netlify", c.TokenEnv + " is not set: deploys of " + c.SiteID + " not checked"})
 		} else {
-			opts := []netlify.ClientOption{netlify.WithToken(c.Token)}
+			opts := []netlify.Option{netlify.WithToken(c.Token)}
 			if c.APIURL != "" {
 				opts = append(opts, netlify.WithBaseURL(c.APIURL))
 			}
