@@ -19,8 +19,10 @@ import (
 // CPU streaks need it), so use one Checker per PM2 target, for as long as
 // the target lives.
 type Checker struct {
-	client Client
-	cfg    Config
+	client  Client
+	cfg     Config
+	guard   *guard
+	ladders *ladders
 
 	mu   sync.Mutex
 	hist map[string]*history
@@ -34,7 +36,8 @@ var _ redundancy.Checker = (*Checker)(nil)
 // NewChecker returns a checker that asks client and judges by cfg (see
 // Config for the defaults).
 func NewChecker(client Client, cfg Config) *Checker {
-	return &Checker{client: client, cfg: cfg.withDefaults(), hist: map[string]*history{}}
+	cfg = cfg.withDefaults()
+	return &Checker{client: client, cfg: cfg, guard: newGuard(client, cfg), ladders: newLadders(cfg), hist: map[string]*history{}}
 }
 
 // Check lists the processes and evaluates them, then checks the dump, the
@@ -66,9 +69,7 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		findings = append(findings, redundancy.Finding{Subject: SubjectDaemon, Problem: ProblemDaemonUnresponsive,
 			Status: redundancy.StatusUnhealthy, Detail: err.Error()})
 	}
-	if c.cfg.Home != "" {
-		findings = append(findings, c.dumpFindings(procs, daemonUp)...)
-	}
+	findings = append(findings, c.guardFindings(ctx, c.guard.view(ctx), procs, daemonUp, findings)...)
 	findings = append(findings, c.logFindings(procs)...)
 	findings = append(findings, c.opsFindings(ctx, procs, daemonUp)...)
 	if c.cfg.Ecosystem != "" {
@@ -82,10 +83,13 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 // orchestrator's check timeout turns the whole report unknown.
 const listShare = 0.8
 
-// list lists the processes within listShare of ctx's remaining time; an
-// overrun of that inner deadline (ctx itself still alive) wraps
-// errDaemonSlow.
+// list pings the daemon (see pingDaemon), then lists the processes within
+// listShare of ctx's remaining time; an overrun of either inner deadline
+// (ctx itself still alive) wraps errDaemonSlow.
 func (c *Checker) list(ctx context.Context) ([]Process, error) {
+	if err := c.pingDaemon(ctx); err != nil {
+		return nil, err
+	}
 	deadline, ok := ctx.Deadline()
 	if !ok {
 		return c.client.List(ctx)
@@ -235,11 +239,16 @@ func summarize(procs []Process, daemonUp bool, findings []redundancy.Finding) st
 	if len(parts) > 0 {
 		s += " (" + strings.Join(parts, ", ") + ")"
 	}
+	return s + findingsSuffix(findings)
+}
+
+// findingsSuffix is the part of a summary that names the findings.
+func findingsSuffix(findings []redundancy.Finding) string {
 	switch n := len(findings); n {
 	case 0:
-		return s
+		return ""
 	case 1:
-		return s + "; 1 finding: " + string(findings[0].Problem) + " " + findings[0].Subject
+		return "; 1 finding: " + string(findings[0].Problem) + " " + findings[0].Subject
 	default:
 		problems := make([]string, 0, n)
 		for _, f := range findings {
@@ -247,7 +256,7 @@ func summarize(procs []Process, daemonUp bool, findings []redundancy.Finding) st
 				problems = append(problems, string(f.Problem))
 			}
 		}
-		return fmt.Sprintf("%s; %d findings: %s", s, n, strings.Join(problems, ", "))
+		return fmt.Sprintf("; %d findings: %s", n, strings.Join(problems, ", "))
 	}
 }
 

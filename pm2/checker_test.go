@@ -137,12 +137,12 @@ func TestCheckerDaemonAndErrors(t *testing.T) {
 
 	fake = pm2test.NewFakeClient(pm2.Process{Name: "web"})
 	c = pm2.NewChecker(fake, pm2.Config{LogMaxBytes: -1, MinFreeBytes: -1})
-	fake.FailNext("List", &pm2.CommandError{Command: "pm2 jlist", ExitCode: 1})
+	fake.FailNext("List", redundancytest.Fault{Err: &pm2.CommandError{Command: "pm2 jlist", ExitCode: 1}})
 	r = c.Check(context.Background())
 	assert.Equal(t, []string{"daemon pm2.daemon-unresponsive"}, problems(r))
 
 	for _, err := range []error{pm2.ErrNotInstalled, pm2.ErrBadOutput} {
-		fake.FailNext("List", err)
+		fake.FailNext("List", redundancytest.Fault{Err: err})
 		r = c.Check(context.Background())
 		require.ErrorIs(t, r.Err, err)
 		assert.Equal(t, redundancy.StatusUnknown, r.Status)
@@ -169,6 +169,8 @@ func TestCheckerDaemonAndErrors(t *testing.T) {
 	assert.Equal(t, redundancy.StatusUnknown, pm2.NewChecker(nil, pm2.Config{}).Check(context.Background()).Status)
 }
 
+const bakLacking = "dump.pm2.bak pm2.dump-backup-incomplete"
+
 func TestCheckerDump(t *testing.T) {
 	t.Parallel()
 	write := func(t *testing.T, home, name, content string) {
@@ -181,13 +183,15 @@ func TestCheckerDump(t *testing.T) {
 		want       []string
 		wantDetail string
 	}{
-		{"complete", `[{"name":"web","env":{"T":"s"}},{"name":"api"}]`, "-", nil, ""},
-		{"missing", "-", "-", []string{"dump.pm2 pm2.dump-missing"}, "does not exist"},
+		{"complete", `[{"name":"web","env":{"T":"s"}},{"name":"api"}]`, `[{"name":"web"},{"name":"api"}]`, nil, ""},
+		{"complete, no backup", `[{"name":"web","env":{"T":"s"}},{"name":"api"}]`, "-", []string{bakLacking}, "dump.pm2.bak does not exist"},
+		{"missing", "-", "-", []string{"dump.pm2 pm2.dump-missing", bakLacking}, "does not exist"},
 		{"missing with backup", "-", `[{"name":"web"},{"name":"api"}]`, []string{"dump.pm2 pm2.dump-missing"}, "dump.pm2.bak lists web, api"},
-		{"empty file", "", "[]", []string{"dump.pm2 pm2.dump-empty"}, "restores nothing either"},
-		{"empty list", "[]", "-", []string{"dump.pm2 pm2.dump-empty"}, "lists no process"},
-		{"garbage", `{"env":{"TOKEN":"hunter2"`, "-", []string{"dump.pm2 pm2.dump-empty"}, "unreadable"},
-		{"incomplete", `[{"name":"web"}]`, "-", []string{"dump.pm2 pm2.dump-incomplete"}, "lacks api"},
+		{"empty file", "", "[]", []string{"dump.pm2 pm2.dump-empty", bakLacking}, "restores nothing either"},
+		{"empty list", "[]", "-", []string{"dump.pm2 pm2.dump-empty", bakLacking}, "lists no process"},
+		{"garbage", `{"env":{"TOKEN":"hunter2"`, "-", []string{"dump.pm2 pm2.dump-empty", bakLacking}, "unreadable"},
+		{"incomplete", `[{"name":"web"}]`, `[{"name":"web"},{"name":"api"}]`, []string{"dump.pm2 pm2.dump-incomplete"}, "lacks api"},
+		{"backup incomplete", `[{"name":"web"},{"name":"api"}]`, `[{"name":"web"}]`, []string{bakLacking}, "dump.pm2.bak lacks api"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -87,6 +87,32 @@ type Config struct {
 	// Clock tells the time (crash-loop windows, stuck bounds, rotated log
 	// names). Default the real clock.
 	Clock redundancy.Clock
+
+	// The guard (see Guard in guard.go and the ladders in ladder.go).
+
+	// Store keeps the known-good process list (KnownGoodList) and the
+	// repair ladders' progress. Give the Checker and the Recoverer the same
+	// Store: the Checker records the list, the Recoverer restores from it.
+	// Nil: each keeps its own in memory, which the other does not see and
+	// which does not outlive the process.
+	Store redundancy.Store
+	// KnownGoodHistory is how many versions of the known-good list are
+	// kept. Default DefaultKnownGoodHistory.
+	KnownGoodHistory int
+	// DaemonTimeout bounds the daemon's answer to a ping, apart from the
+	// check's own timeout: a daemon that does not answer within it is
+	// hung. Default DefaultDaemonTimeout.
+	DaemonTimeout time.Duration
+	// SaveSettle is how long a guarded save waits for the expected apps to
+	// come online before it refuses. Default DefaultSaveSettle; negative:
+	// no wait.
+	SaveSettle time.Duration
+	// RestartTries is how many recovery attempts restart an app before
+	// the ladder deletes and re-adds it. Default DefaultRestartTries.
+	RestartTries int
+	// LadderReset forgets a ladder rung tried longer ago than this.
+	// Default DefaultLadderReset.
+	LadderReset time.Duration
 }
 
 // The defaults zero Config fields take.
@@ -101,6 +127,10 @@ const (
 	DefaultLogKeep           = 30
 	DefaultLogKeepFor        = 30 * 24 * time.Hour
 	DefaultEcosystemTimeout  = 10 * time.Second
+	DefaultDaemonTimeout     = 3 * time.Second
+	DefaultSaveSettle        = 5 * time.Second
+	DefaultRestartTries      = 3
+	DefaultLadderReset       = 30 * time.Minute
 )
 
 func (c Config) withDefaults() Config {
@@ -139,6 +169,24 @@ func (c Config) withDefaults() Config {
 	}
 	if c.Clock == nil {
 		c.Clock = redundancy.RealClock{}
+	}
+	if c.Store == nil {
+		c.Store = redundancy.NewMemoryStore()
+	}
+	if c.KnownGoodHistory <= 0 {
+		c.KnownGoodHistory = DefaultKnownGoodHistory
+	}
+	if c.DaemonTimeout <= 0 {
+		c.DaemonTimeout = DefaultDaemonTimeout
+	}
+	if c.SaveSettle == 0 {
+		c.SaveSettle = DefaultSaveSettle
+	}
+	if c.RestartTries <= 0 {
+		c.RestartTries = DefaultRestartTries
+	}
+	if c.LadderReset <= 0 {
+		c.LadderReset = DefaultLadderReset
 	}
 	return c
 }

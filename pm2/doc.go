@@ -34,6 +34,22 @@
 // The checker remembers each process's restarts between checks to find
 // crash loops, so keep one Checker per target for its whole life.
 //
+// The guard never lets an app be forgotten. A known-good process list per
+// PM2 home (KnownGoodList: the apps of a healthy daemon and their
+// definitions as PM2 dumps them, never their environment, with its last
+// versions) is kept in Config.Store, a redundancy.Store shared by the
+// Checker and the Recoverer. pm2 save runs only while every guarded app
+// is online, and leaves dump.pm2 and dump.pm2.bak both listing them; a
+// dump file lacking one is a finding. Each failure climbs a ladder of
+// repairs, one rung per recovery attempt, each rung an action of its own
+// (so a dry run shows the next one): an app is restarted, then deleted and
+// re-added; a missing app is restored alone from dump.pm2, dump.pm2.bak,
+// the ecosystem file or its known-good definition; a dead daemon is
+// resurrected from a dump that lists every app, from the backup, from the
+// ecosystem file or from the known-good list; a hung one is woken, then
+// killed (once proven to be this home's daemon) and brought back. A
+// ladder whose last rung failed escalates (redundancy.ErrExhausted).
+//
 // OpenClient picks the native client when the daemon answers on its socket
 // and the CLI otherwise; EventChecker wraps a Checker so that daemon events
 // (a process exiting, say) trigger a check at once instead of at the next

@@ -2,7 +2,6 @@ package pm2
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,14 +15,19 @@ import (
 )
 
 // Dump is what a dump file (dump.pm2 or dump.pm2.bak) says: the names of
-// the processes it would resurrect. Nothing else of the file, which holds
-// every process's environment, is read.
+// the processes it would resurrect and the apps' definitions. Nothing else
+// of the file, which holds every process's environment, is decoded.
 type Dump struct {
 	Path   string
 	Exists bool
-	Names  []string // in file order; one per saved process
-	Err    error    // the file exists but could not be read or decoded
+	Names  []string        // in file order; one per saved process
+	Apps   []AppDefinition // one per app, its instances counted
+	Err    error           // the file exists but could not be read or decoded
 }
+
+// MaxDumpSize bounds how much of a dump file is read (64 MiB): a larger
+// file is reported as unreadable rather than read into memory.
+const MaxDumpSize = 64 << 20
 
 // Usable reports whether the dump would restore any process.
 func (d Dump) Usable() bool { return d.Exists && d.Err == nil && len(d.Names) > 0 }
@@ -39,42 +43,51 @@ func (d Dump) Lacks(want []string) []string {
 	return out
 }
 
-// ReadDump reads the process names from a PM2 dump file.
+// Covers reports whether the dump is usable and lists every name in want.
+func (d Dump) Covers(want []string) bool { return d.Usable() && len(d.Lacks(want)) == 0 }
+
+// App returns the definition of the app named name.
+func (d Dump) App(name string) (AppDefinition, bool) {
+	i := slices.IndexFunc(d.Apps, func(a AppDefinition) bool { return a.Name == name })
+	if i < 0 {
+		return AppDefinition{}, false
+	}
+	return d.Apps[i], true
+}
+
+// ReadDump reads the process names and app definitions of a PM2 dump file
+// (at most MaxDumpSize bytes; never a FIFO or a device).
 func ReadDump(path string) Dump {
 	d := Dump{Path: path}
-	b, err := os.ReadFile(path)
+	b, err := fsutil.ReadFile(path, MaxDumpSize)
 	if errors.Is(err, fs.ErrNotExist) {
 		return d
 	}
 	d.Exists = true
 	if err != nil {
-		d.Err = fmt.Errorf("read %s: %w", path, err)
+		d.Err = fmt.Errorf("pm2: read dump: %w", err)
 		return d
 	}
 	b = bytes.TrimSpace(b)
 	if len(b) == 0 {
 		return d
 	}
-	var entries []*struct {
-		Name string `json:"name"`
-	}
-	if err := json.Unmarshal(b, &entries); err != nil {
-		d.Err = fmt.Errorf("%w: decode %s: %s", ErrBadOutput, path, safeJSONError(err))
+	names, apps, err := decodeDump(b)
+	if err != nil {
+		d.Err = fmt.Errorf("%w (%s)", err, path)
 		return d
 	}
-	for _, e := range entries {
-		if e != nil && e.Name != "" {
-			d.Names = append(d.Names, e.Name)
-		}
-	}
+	d.Names = names
+	d.Apps = apps
 	return d
 }
 
-// dumpFindings checks dump.pm2 against the apps expected: Config.Apps, or
-// when none are declared, the processes the daemon runs now.
-func (c *Checker) dumpFindings(procs []Process, daemonUp bool) []redundancy.Finding {
-	want := c.cfg.appNames()
-	if len(want) == 0 && daemonUp {
+// dumpFindings checks dump.pm2 against the guarded set and, when no apps
+// are declared, the processes the daemon runs now; and dump.pm2.bak
+// against the guarded set.
+func dumpFindings(v guardView, procs []Process, daemonUp bool, noApps bool) []redundancy.Finding {
+	want := slices.Clone(v.want)
+	if noApps && daemonUp {
 		for _, p := range procs {
 			if !slices.Contains(want, p.Name) {
 				want = append(want, p.Name)
@@ -84,8 +97,8 @@ func (c *Checker) dumpFindings(procs []Process, daemonUp bool) []redundancy.Find
 	if len(want) == 0 {
 		return nil
 	}
-	dump := ReadDump(filepath.Join(c.cfg.Home, DumpFile))
-	bak := ReadDump(filepath.Join(c.cfg.Home, DumpBackup))
+	var out []redundancy.Finding
+	dump, bak := v.dump, v.bak
 	f := redundancy.Finding{Subject: DumpFile, Status: redundancy.StatusDegraded}
 	switch {
 	case !dump.Exists:
@@ -98,31 +111,51 @@ func (c *Checker) dumpFindings(procs []Process, daemonUp bool) []redundancy.Find
 		f.Problem = ProblemDumpEmpty
 		f.Detail = "dump.pm2 lists no process: resurrect would restore nothing"
 	default:
-		lacks := dump.Lacks(want)
-		if len(lacks) == 0 {
-			return nil
+		if lacks := dump.Lacks(want); len(lacks) > 0 {
+			f.Problem = ProblemDumpIncomplete
+			f.Detail = "dump.pm2 lacks " + strings.Join(lacks, ", ")
 		}
-		f.Problem = ProblemDumpIncomplete
-		f.Detail = "dump.pm2 lacks " + strings.Join(lacks, ", ")
 	}
-	switch {
-	case bak.Usable():
-		f.Detail += "; dump.pm2.bak lists " + strings.Join(uniq(bak.Names), ", ")
-	case bak.Exists:
-		f.Detail += "; dump.pm2.bak restores nothing either"
+	if f.Problem != "" {
+		switch {
+		case bak.Usable():
+			f.Detail += "; dump.pm2.bak lists " + strings.Join(uniq(bak.Names), ", ")
+		case bak.Exists:
+			f.Detail += "; dump.pm2.bak restores nothing either"
+		}
+		out = append(out, f)
 	}
-	return []redundancy.Finding{f}
+	if len(v.want) > 0 && !bak.Covers(v.want) {
+		b := redundancy.Finding{Subject: DumpBackup, Problem: ProblemDumpBackupIncomplete, Status: redundancy.StatusDegraded}
+		switch {
+		case !bak.Exists:
+			b.Detail = "dump.pm2.bak does not exist"
+		case bak.Err != nil:
+			b.Detail = "dump.pm2.bak is unreadable: " + bak.Err.Error()
+		default:
+			b.Detail = "dump.pm2.bak lacks " + strings.Join(bak.Lacks(v.want), ", ")
+		}
+		b.Detail += " (guarded: " + v.from + ")"
+		out = append(out, b)
+	}
+	return out
 }
 
-// restoreDumpBackup copies dump.pm2.bak over dump.pm2 (atomically).
+// DumpReplaced is where restoring dump.pm2.bak keeps the dump.pm2 it
+// replaced, so that nothing the user had is lost.
+const DumpReplaced = "dump.pm2.uras-replaced"
+
+// restoreDumpBackup copies dump.pm2.bak over dump.pm2 (atomically), first
+// keeping a non-empty dump.pm2 as DumpReplaced.
 func restoreDumpBackup(home string) error {
-	src := filepath.Join(home, DumpBackup)
-	b, err := os.ReadFile(src)
-	if err != nil {
-		return fmt.Errorf("restore dump backup: %w", err)
+	dump := filepath.Join(home, DumpFile)
+	if fi, err := os.Stat(dump); err == nil && fi.Mode().IsRegular() && fi.Size() > 2 {
+		if err := copyFile(dump, filepath.Join(home, DumpReplaced)); err != nil {
+			return fmt.Errorf("pm2: restore dump backup: keep the replaced dump: %w", err)
+		}
 	}
-	if err := fsutil.WriteFileAtomic(filepath.Join(home, DumpFile), b, 0o600); err != nil {
-		return fmt.Errorf("restore dump backup: %w", err)
+	if err := copyFile(filepath.Join(home, DumpBackup), dump); err != nil {
+		return fmt.Errorf("pm2: restore dump backup: %w", err)
 	}
 	return nil
 }

@@ -23,6 +23,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -44,6 +45,17 @@ type EventCheckerOptions struct {
 	// Apps are the app names whose events wake the target; empty means every
 	// app of the daemon.
 	Apps []string
+
+	// CrashLoopRestarts crash exits within CrashLoopWindow make a crash
+	// loop, counted from the events while Watch is connected (see
+	// crashcount.go) instead of from PM2's counters. Zero fields take the
+	// wrapped Checker's Config, else DefaultCrashLoopRestarts and
+	// DefaultCrashLoopWindow.
+	CrashLoopRestarts int
+	CrashLoopWindow   time.Duration
+	// Clock tells the time the window ends at. Default: the wrapped
+	// Checker's, else the real clock.
+	Clock redundancy.Clock
 }
 
 // EventChecker is a redundancy.Checker that runs another checker and, while
@@ -57,6 +69,9 @@ type EventChecker struct {
 	target  string
 	trigger func(string)
 	apps    []string
+	crashes *crashCounter
+	limit   int
+	clock   redundancy.Clock
 
 	mu        sync.Mutex
 	watching  bool
@@ -72,21 +87,44 @@ var ErrAlreadyWatching = errors.New("pm2: event checker already watching")
 // NewEventChecker returns a checker that runs inner and is woken by the
 // events of source (see EventChecker). Call Watch to follow the events.
 func NewEventChecker(inner redundancy.Checker, source EventSource, opts EventCheckerOptions) *EventChecker {
+	def := Config{}.withDefaults()
+	if c, ok := inner.(*Checker); ok {
+		def = c.cfg
+	}
+	if opts.CrashLoopRestarts <= 0 {
+		opts.CrashLoopRestarts = def.CrashLoopRestarts
+	}
+	if opts.CrashLoopWindow <= 0 {
+		opts.CrashLoopWindow = def.CrashLoopWindow
+	}
+	if opts.Clock == nil {
+		opts.Clock = def.Clock
+	}
 	return &EventChecker{
 		inner:   inner,
 		source:  source,
 		target:  opts.Target,
 		trigger: opts.Trigger,
 		apps:    slices.Clone(opts.Apps),
+		crashes: newCrashCounter(opts.CrashLoopWindow),
+		limit:   opts.CrashLoopRestarts,
+		clock:   opts.Clock,
 	}
 }
 
-// Check runs the wrapped checker.
+// Check runs the wrapped checker. While Watch is connected to the daemon's
+// events, its crash-loop findings are replaced by those the events show:
+// crash exits counted over the window, an exit during a stop, a delete or
+// pm2 kill not being one.
 func (c *EventChecker) Check(ctx context.Context) redundancy.Report {
 	if c.inner == nil {
 		return redundancy.ErrorReport(errors.New("pm2 event checker: no checker to run"))
 	}
-	return c.inner.Check(ctx)
+	rep := c.inner.Check(ctx)
+	if c.Connected() {
+		rep = c.crashes.crashLoops(rep, c.clock.Now(), c.limit, c.apps)
+	}
+	return rep
 }
 
 // Watch follows the source's events until ctx ends, waking the target for
@@ -122,6 +160,7 @@ func (c *EventChecker) Watch(ctx context.Context) error {
 	}
 	connectedBefore := false
 	for e := range events {
+		c.crashes.observe(e)
 		wake := false
 		c.mu.Lock()
 		switch e.Kind {

@@ -104,3 +104,38 @@ func ExampleLoadEcosystem() {
 	fmt.Println(eco.Names())
 	// Output: [web api]
 }
+
+// The guard: the known-good list is kept in a Store the checker and the
+// recoverer share. An app deleted by hand is missing; the dry run (Plan
+// alone) shows the rung the ladder is on: restore it alone from its
+// dump.pm2 entry, then the guarded save.
+func ExampleKnownGoodList() {
+	home, err := os.MkdirTemp("", "pm2-home-")
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	defer os.RemoveAll(home)
+	ctx := context.Background()
+	client := pm2test.NewFakeClient(pm2.Process{Name: "web"}, pm2.Process{Name: "worker"})
+	client.SetHome(home) // the fake writes dump.pm2 there, as pm2 save does
+	_ = client.Save(ctx)
+	_ = client.Save(ctx)
+
+	store := redundancy.NewMemoryStore() // redundancy.NewFileStore(dir) to outlive the process
+	cfg := pm2.Config{Home: home, Store: store, LogMaxBytes: -1, MinFreeBytes: -1}
+	checker, recoverer := pm2.NewChecker(client, cfg), pm2.NewRecoverer(client, cfg)
+	checker.Check(ctx) // healthy: the list is recorded
+	k, _ := pm2.NewKnownGoodList(store, home, 0).Latest(ctx)
+	fmt.Println("known good:", k.Names())
+
+	_ = client.Delete(ctx, "worker")
+	plan, _ := recoverer.Plan(ctx, checker.Check(ctx))
+	for _, a := range plan {
+		fmt.Println(a.Verb, a.Subject)
+	}
+	// Output:
+	// known good: [web worker]
+	// pm2.restore-app worker
+	// pm2.save dump.pm2
+}

@@ -61,6 +61,15 @@ func (r *rig) tick(t *testing.T) redundancy.TargetState {
 	return snap.Targets[0]
 }
 
+// saveTwice saves the daemon's list twice, as a user would have over
+// time: dump.pm2 and dump.pm2.bak both list every app.
+func saveTwice(t *testing.T, d *pm2test.Daemon) {
+	t.Helper()
+	for range 2 {
+		require.NoError(t, d.Client.Save(context.Background()))
+	}
+}
+
 func verbsOf(rs []redundancy.ActionResult) []string {
 	var out []string
 	for _, r := range rs {
@@ -78,7 +87,7 @@ func TestIntegrationStoppedAppIsRestarted(t *testing.T) {
 	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp})
 	d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
 	r := newRig(t, d, pm2.Config{Apps: []pm2.App{{Name: "web"}}})
-	require.NoError(t, d.Client.Save(context.Background()))
+	saveTwice(t, d)
 	require.Equal(t, redundancy.StatusHealthy, r.tick(t).Status)
 
 	require.NoError(t, d.Client.Stop(context.Background(), "web"))
@@ -96,7 +105,7 @@ func TestIntegrationErroredAppIsRestarted(t *testing.T) {
 	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp, MaxRestarts: 2, MinUptime: 60_000})
 	first := d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
 	r := newRig(t, d, pm2.Config{Apps: []pm2.App{{Name: "web"}}})
-	require.NoError(t, d.Client.Save(context.Background()))
+	saveTwice(t, d)
 
 	d.KillApp(t, "web")
 	require.Eventually(t, func() bool {
@@ -122,9 +131,7 @@ func TestIntegrationKilledDaemonIsBroughtBack(t *testing.T) {
 	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp}, pm2test.App{Name: "api", Script: pm2test.AppUp})
 	d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
 	r := newRig(t, d, pm2.Config{Apps: []pm2.App{{Name: "web"}, {Name: "api"}}})
-	ctx := context.Background()
-	require.NoError(t, d.Client.Save(ctx))
-	require.NoError(t, d.Client.Save(ctx)) // the second save keeps the first as dump.pm2.bak
+	saveTwice(t, d)
 	require.True(t, pm2.ReadDump(filepath.Join(d.Home, pm2.DumpBackup)).Usable())
 
 	cases := []struct {
@@ -166,7 +173,7 @@ func TestIntegrationLogRotationKeepsEveryLine(t *testing.T) {
 	p := d.WaitStatus(t, "chatty", pm2.StatusOnline, waitLong)
 	const limit = 4 << 10
 	r := newRig(t, d, pm2.Config{Apps: []pm2.App{{Name: "chatty"}}, LogMaxBytes: limit})
-	require.NoError(t, d.Client.Save(context.Background()))
+	saveTwice(t, d)
 
 	for round := range 3 {
 		require.Eventually(t, func() bool {
@@ -218,7 +225,7 @@ func TestIntegrationStoppedDaemonIsWoken(t *testing.T) {
 	t.Parallel()
 	d := pm2test.StartDaemon(t, pm2test.App{Name: "web", Script: pm2test.AppUp})
 	d.WaitStatus(t, "web", pm2.StatusOnline, waitLong)
-	require.NoError(t, d.Client.Save(context.Background()))
+	saveTwice(t, d)
 	cfg := pm2.Config{Apps: []pm2.App{{Name: "web"}}, Home: d.Home, MinFreeBytes: -1}
 	o := redundancy.New(redundancy.WithClock(redundancytest.NewFakeClock(time.Now())))
 	require.NoError(t, o.Add(redundancy.Target{Name: "pm2", Checker: pm2.NewChecker(d.Client, cfg),

@@ -65,3 +65,21 @@ const (
 	VerbContinueDaemon = "pm2.continue-daemon"
 	SubjectDaemon      = "daemon" // Finding.Subject of daemon findings
 )
+
+// Problems and verbs of the guard (the known-good process list, the
+// guarded save and the repair ladders).
+const (
+	// ProblemDumpBackupIncomplete: dump.pm2.bak is missing, unreadable or
+	// lacks apps of the known-good list, so a broken dump.pm2 could not
+	// be restored from it.
+	ProblemDumpBackupIncomplete redundancy.Problem = "pm2.dump-backup-incomplete"
+	// ProblemKnownGoodUnreadable: the stored known-good process list does
+	// not load (it is set aside and replaced at the next healthy check).
+	ProblemKnownGoodUnreadable redundancy.Problem = "pm2.known-good-unreadable"
+
+	VerbRestoreApp       = "pm2.restore-app"        // start one app from dump.pm2 or dump.pm2.bak
+	VerbStartKnownGood   = "pm2.start-known-good"   // start one app from its known-good definition
+	VerbRecreate         = "pm2.recreate"           // delete an app and add it again
+	VerbKillDaemon       = "pm2.kill-daemon"        // kill a hung daemon proven to be this home's
+	VerbRepairDumpBackup = "pm2.repair-dump-backup" // copy a complete dump.pm2 over a lacking dump.pm2.bak
+)

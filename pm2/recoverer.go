@@ -4,131 +4,128 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"path/filepath"
-	"slices"
 
 	"github.com/uras-dev/uras/redundancy"
 )
 
 // Recoverer plans PM2 repairs from a Checker's report, one Action per
-// repair:
+// repair, each failure climbing its own ladder (see ladder.go): one rung
+// per recovery attempt, the next rung only when the last one did not
+// hold, and Plan's error wrapping redundancy.ErrExhausted (the target
+// escalates at once) when the last rung of a ladder was tried:
 //
-//   - daemon down: pm2.resurrect; when dump.pm2 is missing or restores
-//     nothing, first pm2.restore-dump-backup if dump.pm2.bak lists the
-//     expected apps, else pm2.start-ecosystem instead of resurrecting;
-//   - errored, stopped, stuck or crash-looping process: pm2.restart by name
-//     (the orchestrator's backoff and budget space repeated restarts);
-//   - expected app missing: pm2.start-ecosystem --only that app;
+//   - errored, stopped, stuck or crash-looping app: pm2.restart (by name,
+//     Config.RestartTries attempts), then pm2.recreate (delete it and add
+//     it again from dump.pm2, dump.pm2.bak, the ecosystem file or its
+//     known-good definition);
+//   - expected app missing: pm2.restore-app from dump.pm2, then from
+//     dump.pm2.bak (PM2's own resurrect step for that app alone, its saved
+//     environment included), pm2.start-ecosystem --only that app,
+//     pm2.start-known-good;
+//   - daemon down: pm2.resurrect from a dump.pm2 that lists every guarded
+//     app, pm2.restore-dump-backup and pm2.resurrect, pm2.start-ecosystem,
+//     pm2.start-known-good for each app;
+//   - daemon not answering a ping: pm2.continue-daemon (SIGCONT), then
+//     pm2.kill-daemon (only the pm2.pid process proven to be this home's
+//     daemon, and the apps it started) and the first daemon-down rung;
 //   - memory above the limit: pm2.reload (PM2 restarts fork-mode apps);
 //   - oversized log: pm2.rotate-log (see RotateLog);
-//   - daemon not answering: pm2.continue-daemon (SIGCONT, in case it was
-//     left stopped; a daemon hung otherwise is left to alerting);
-//   - dump.pm2 missing, empty or incomplete while the daemon runs: pm2.save.
+//   - dump.pm2.bak lacking guarded apps: pm2.repair-dump-backup.
 //
-// Any plan that changes processes ends with pm2.save, so that a reboot or a
-// resurrect restores the repaired state. Findings it cannot act on (CPU,
-// disk, ecosystem) are left to alerting.
+// Any plan that changes processes, or that finds dump.pm2 missing, empty
+// or incomplete, ends with the guarded pm2.save: it runs only while every
+// guarded app is online, and leaves dump.pm2 and dump.pm2.bak both listing
+// them (see guard.go). Findings it cannot act on (CPU, disk, ecosystem)
+// are left to alerting.
 type Recoverer struct {
-	client Client
-	cfg    Config
+	client  Client
+	cfg     Config
+	guard   *guard
+	ladders *ladders
 }
 
 var _ redundancy.Recoverer = (*Recoverer)(nil)
 
 // NewRecoverer returns a recoverer acting through client; give it the
-// Config its Checker has.
+// Config its Checker has (the same Store above all).
 func NewRecoverer(client Client, cfg Config) *Recoverer {
-	return &Recoverer{client: client, cfg: cfg.withDefaults()}
+	cfg = cfg.withDefaults()
+	return &Recoverer{client: client, cfg: cfg, guard: newGuard(client, cfg), ladders: newLadders(cfg)}
 }
 
-// Plan turns the report's findings into actions. It reads the dump files
-// (to choose how to bring a dead daemon back) but changes nothing.
+// Plan turns the report's findings into actions. It reads the dump files,
+// the known-good list and the ladders (to choose the rung) but changes
+// nothing: the actions mark their rungs when they run, so a dry run moves
+// no ladder.
 func (r *Recoverer) Plan(ctx context.Context, rep redundancy.Report) ([]redundancy.Action, error) {
 	if r.client == nil {
-		return nil, errors.New("pm2 recoverer: nil Client")
+		return nil, errors.New("pm2: recoverer: nil Client")
 	}
+	v := r.guard.view(ctx)
 	var (
-		actions   []redundancy.Action
-		changed   bool // processes change: save the dump afterwards
-		restarted = map[string]bool{}
-		missing   []string
+		actions []redundancy.Action
+		errs    []error
+		changed bool // processes change: save the dump afterwards
+		handled = map[string]bool{}
 	)
-	if rep.Has(ProblemDaemonDown) {
-		daemon, err := r.planDaemon()
+	climb := func(kind ladderKind, subject string, rungs []rung) {
+		as, err := r.ladders.climb(ctx, kind, subject, rungs)
 		if err != nil {
-			return nil, err
+			errs = append(errs, err)
+			return
 		}
-		actions = append(actions, daemon...)
-		changed = len(daemon) > 0
+		actions = append(actions, as...)
+		changed = true
 	}
-	if rep.Has(ProblemDaemonUnresponsive) && r.cfg.Home != "" {
-		home := r.cfg.Home
-		actions = append(actions, redundancy.Action{Verb: VerbContinueDaemon, Subject: SubjectDaemon,
-			Reason: "the PM2 daemon does not answer; wake it in case it was left stopped (SIGCONT)",
-			Do:     func(context.Context) error { return continueDaemon(home) }})
+	down, hung := rep.Has(ProblemDaemonDown), rep.Has(ProblemDaemonUnresponsive)
+	switch {
+	case down:
+		climb(ladderDaemonDown, SubjectDaemon, r.daemonDownRungs(v, rep))
+	case hung:
+		climb(ladderDaemonHung, SubjectDaemon, r.hungRungs(v, rep))
+		// A save after SIGCONT alone would wait on a daemon that may still
+		// not answer: the next check tells.
+		changed = len(actions) > 1
 	}
+	// A port held by a process declared ours is freed before the app's
+	// restart (planOps restarts the app itself, so the ladder skips it).
+	ops, opsChanged := r.planOps(ctx, rep, handled)
+	actions = append(actions, ops...)
+	changed = changed || opsChanged
 	for _, f := range rep.Findings {
 		switch f.Problem {
-		case ProblemErrored, ProblemStopped, ProblemStuck, ProblemCrashLoop:
-			if restarted[f.Subject] {
-				continue
+		case ProblemErrored, ProblemStopped, ProblemStuck, ProblemCrashLoop, ProblemProbeFailed, ProblemOnlineDead:
+			if !handled[f.Subject] {
+				handled[f.Subject] = true
+				climb(ladderApp, f.Subject, r.appRungs(f, v, rep))
 			}
-			restarted[f.Subject] = true
-			actions = append(actions, r.restart(f))
-			changed = true
 		case ProblemMemoryHigh:
-			if restarted[f.Subject] {
-				continue
-			}
-			restarted[f.Subject] = true
-			actions = append(actions, r.reload(f))
-			changed = true
-		case ProblemMissing:
-			if r.cfg.Ecosystem != "" && !slices.Contains(missing, f.Subject) {
-				missing = append(missing, f.Subject)
-				actions = append(actions, r.startApps(reason(f), f.Subject))
+			if !handled[f.Subject] {
+				handled[f.Subject] = true
+				actions = append(actions, r.reload(f))
 				changed = true
+			}
+		case ProblemMissing:
+			if !handled[f.Subject] {
+				handled[f.Subject] = true
+				climb(ladderMissing, f.Subject, r.missingRungs(f, v, rep))
 			}
 		case ProblemLogLarge, ProblemDaemonLogLarge:
 			actions = append(actions, r.rotate(f))
 		}
 	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	up := !down && !hung
 	dumpBad := rep.Has(ProblemDumpMissing) || rep.Has(ProblemDumpEmpty) || rep.Has(ProblemDumpIncomplete)
-	if changed || (dumpBad && !rep.Has(ProblemDaemonDown)) {
-		actions = append(actions, redundancy.Action{Verb: VerbSave, Subject: DumpFile,
-			Reason: "save the repaired process list so that a reboot restores it",
-			Do:     func(ctx context.Context) error { return r.client.Save(ctx) }})
+	switch {
+	case changed || (dumpBad && up):
+		actions = append(actions, r.guard.saveAction("save the repaired process list (guarded: "+v.from+") so that a reboot restores it"))
+	case rep.Has(ProblemDumpBackupIncomplete) && up:
+		actions = append(actions, r.guard.repairBackupAction("dump.pm2.bak lacks guarded apps: copy the complete dump.pm2 over it"))
 	}
 	return actions, nil
-}
-
-// planDaemon chooses how to bring a dead daemon back.
-func (r *Recoverer) planDaemon() ([]redundancy.Action, error) {
-	resurrect := redundancy.Action{Verb: VerbResurrect, Subject: SubjectDaemon, Reason: "the PM2 daemon is down",
-		Do: func(ctx context.Context) error { return r.client.Resurrect(ctx) }}
-	if r.cfg.Home == "" {
-		return []redundancy.Action{resurrect}, nil
-	}
-	want := r.cfg.appNames()
-	dump := ReadDump(filepath.Join(r.cfg.Home, DumpFile))
-	if dump.Usable() {
-		return []redundancy.Action{resurrect}, nil
-	}
-	bak := ReadDump(filepath.Join(r.cfg.Home, DumpBackup))
-	if bak.Usable() && len(bak.Lacks(want)) == 0 {
-		home := r.cfg.Home
-		return []redundancy.Action{
-			{Verb: VerbRestoreDumpBak, Subject: DumpFile, Reason: "dump.pm2 would restore nothing; dump.pm2.bak lists the expected apps",
-				Do: func(context.Context) error { return restoreDumpBackup(home) }},
-			resurrect,
-		}, nil
-	}
-	if r.cfg.Ecosystem != "" {
-		a := r.startApps("the PM2 daemon is down and no dump restores the expected apps")
-		return []redundancy.Action{a}, nil
-	}
-	// Nothing better to do: resurrect still brings the daemon back.
-	return []redundancy.Action{resurrect}, nil
 }
 
 func (r *Recoverer) restart(f redundancy.Finding) redundancy.Action {
@@ -162,7 +159,7 @@ func (r *Recoverer) rotate(f redundancy.Finding) redundancy.Action {
 			if err := ctx.Err(); err != nil {
 				return err
 			}
-			opts := RotateOptions{Now: cfg.Clock.Now(), Keep: cfg.LogKeep, KeepFor: cfg.LogKeepFor}
+			opts := RotateOptions{Now: cfg.Clock.Now(), Keep: cfg.LogKeep, KeepFor: cfg.LogKeepFor, Within: cfg.rotateWithin()}
 			if cfg.Home != "" {
 				opts.Pause = PauseDaemon(cfg.Home)
 			}

@@ -10,7 +10,7 @@ import (
 
 // planOps plans the repairs of what checker_ops finds:
 //
-//   - probe failed, or online with a dead pid: pm2.restart the app;
+//   - (probe failed, or online with a dead pid: the errored ladder of Plan);
 //   - port held outside PM2 by a process declared ours (Probe.OwnHolders):
 //     pm2.stop-port-holder for each such holder, then pm2.restart the app.
 //     A holder not declared ours is left alone (alert only);
@@ -32,8 +32,6 @@ func (r *Recoverer) planOps(ctx context.Context, rep redundancy.Report, restarte
 	}
 	for _, f := range rep.Findings {
 		switch f.Problem {
-		case ProblemProbeFailed, ProblemOnlineDead:
-			restart(f)
 		case ProblemPortHeld:
 			stops := r.stopPortHolders(ctx, f)
 			if len(stops) > 0 {

@@ -32,7 +32,7 @@ func TestRecovererPlans(t *testing.T) {
 		name     string
 		cfg      pm2.Config
 		findings []redundancy.Finding
-		want     []string
+		want     []string // "exhausted": Plan's error wraps redundancy.ErrExhausted
 	}{
 		{"healthy", pm2.Config{}, nil, nil},
 		{"errored", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemErrored)}, []string{"pm2.restart web", "pm2.save dump.pm2"}},
@@ -43,11 +43,12 @@ func TestRecovererPlans(t *testing.T) {
 		{"memory", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemMemoryHigh)}, []string{"pm2.reload web", "pm2.save dump.pm2"}},
 		{"missing with ecosystem", pm2.Config{Ecosystem: "/e.json"}, []redundancy.Finding{finding("web", pm2.ProblemMissing)},
 			[]string{"pm2.start-ecosystem web", "pm2.save dump.pm2"}},
-		{"missing without ecosystem", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemMissing)}, nil},
+		{"missing, nothing to restore it from", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemMissing)}, []string{"exhausted"}},
 		{"log", pm2.Config{}, []redundancy.Finding{finding("/l/web-out.log", pm2.ProblemLogLarge)}, []string{"pm2.rotate-log /l/web-out.log"}},
 		{"dump only", pm2.Config{}, []redundancy.Finding{finding("dump.pm2", pm2.ProblemDumpMissing)}, []string{"pm2.save dump.pm2"}},
 		{"alert only", pm2.Config{}, []redundancy.Finding{finding("web", pm2.ProblemCPUHigh), finding("/", pm2.ProblemDiskLow),
-			finding("daemon", pm2.ProblemDaemonUnresponsive), finding("/e", pm2.ProblemEcosystemInvalid)}, nil},
+			finding("/e", pm2.ProblemEcosystemInvalid)}, nil},
+		{"unresponsive without home: nothing to try", pm2.Config{}, []redundancy.Finding{finding("daemon", pm2.ProblemDaemonUnresponsive)}, []string{"exhausted"}},
 		{"unresponsive with home", pm2.Config{Home: "/h"}, []redundancy.Finding{finding("daemon", pm2.ProblemDaemonUnresponsive)},
 			[]string{"pm2.continue-daemon daemon"}},
 		{"daemon down, no home", pm2.Config{}, []redundancy.Finding{finding("daemon", pm2.ProblemDaemonDown)},
@@ -58,6 +59,11 @@ func TestRecovererPlans(t *testing.T) {
 			t.Parallel()
 			r := pm2.NewRecoverer(pm2test.NewFakeClient(), tt.cfg)
 			actions, err := r.Plan(context.Background(), redundancy.NewReport("x", tt.findings...))
+			if len(tt.want) == 1 && tt.want[0] == "exhausted" {
+				require.ErrorIs(t, err, redundancy.ErrExhausted)
+				assert.Empty(t, actions)
+				return
+			}
 			require.NoError(t, err)
 			assert.Equal(t, tt.want, verbs(actions))
 			for _, a := range actions {
@@ -104,10 +110,10 @@ func TestRecovererDaemonDownChoosesSource(t *testing.T) {
 func TestRecovererActionsRepairTheFake(t *testing.T) {
 	t.Parallel()
 	home := t.TempDir()
-	bak := `[{"name":"web","env":{"TOKEN":"s"}}]`
-	require.NoError(t, os.WriteFile(filepath.Join(home, pm2.DumpBackup), []byte(bak), 0o600))
+	require.NoError(t, os.WriteFile(filepath.Join(home, pm2.DumpBackup), []byte(`[{"name":"web","env":{"TOKEN":"s"}}]`), 0o600))
 	fake := pm2test.NewFakeClient(pm2.Process{Name: "web"})
-	cfg := pm2.Config{Home: home, Apps: []pm2.App{{Name: "web"}}, LogMaxBytes: -1, MinFreeBytes: -1}
+	fake.SetHome(home)
+	cfg := pm2.Config{Home: home, Apps: []pm2.App{{Name: "web"}}, LogMaxBytes: -1, MinFreeBytes: -1, Store: redundancy.NewMemoryStore()}
 	checker, rec := pm2.NewChecker(fake, cfg), pm2.NewRecoverer(fake, cfg)
 	run := func(t *testing.T) {
 		t.Helper()
@@ -123,15 +129,18 @@ func TestRecovererActionsRepairTheFake(t *testing.T) {
 	assert.Equal(t, pm2.StatusOnline, fake.Processes()[0].Status)
 	assert.Equal(t, []string{"web"}, fake.Dump(), "saved after the repair")
 
-	// The daemon dies and the real dump.pm2 is empty: restore the backup.
+	// The daemon dies and the real dump.pm2 is empty: restore the backup,
+	// resurrect from it, save; both files list web again.
 	require.NoError(t, os.WriteFile(filepath.Join(home, pm2.DumpFile), []byte("[]"), 0o600))
 	fake.KillDaemon()
 	run(t)
 	assert.True(t, fake.DaemonUp())
-	got, err := os.ReadFile(filepath.Join(home, pm2.DumpFile))
-	require.NoError(t, err)
-	assert.Equal(t, bak, string(got))
 	assert.Equal(t, 1, fake.CallCount("Resurrect"))
+	assert.Equal(t, pm2.StatusOnline, fake.Processes()[0].Status)
+	for _, f := range []string{pm2.DumpFile, pm2.DumpBackup} {
+		assert.Equal(t, []string{"web"}, pm2.ReadDump(filepath.Join(home, f)).Names, f)
+	}
+	assert.Equal(t, [][]string{{"web"}, {"web"}}, fake.SavedLists())
 }
 
 func TestRecovererNilClient(t *testing.T) {

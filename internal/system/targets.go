@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"net"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -135,14 +134,21 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 	}
 	home := PM2Home(c)
 	client := deps.PM2Client
+	var notes []Note
 	if client == nil {
 		opts := []pm2.CLIOption{pm2.WithHome(home)}
+		// An optional section skips a home with nothing to watch; a daemon
+		// that runs, or ran and left its pid file, socket or a dump of apps
+		// to bring back, is watched (a dead daemon is what uras is for).
+		present := pm2.InspectHome(ctx, home).Present()
 		bin := c.Binary
 		if bin == "" {
 			if p, err := exec.LookPath("pm2"); err == nil {
 				bin = p
-			} else if c.Optional {
+			} else if c.Optional && !present {
 				return nil, []Note{{"pm2", "not present (pm2 is not on PATH): skipped"}}, nil
+			} else if c.Optional {
+				notes = append(notes, Note{"pm2", "pm2 is not on PATH: " + home + " is watched, but repairs that need the pm2 command will fail"})
 			}
 		}
 		if bin != "" {
@@ -151,8 +157,8 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 		if c.CLITimeout > 0 {
 			opts = append(opts, pm2.WithTimeout(time.Duration(c.CLITimeout)))
 		}
-		if c.Optional && !daemonListening(home) {
-			return nil, []Note{{"pm2", fmt.Sprintf("not present (no PM2 daemon running in %s): skipped", home)}}, nil
+		if c.Optional && !present {
+			return nil, []Note{{"pm2", fmt.Sprintf("not present (no PM2 daemon running in %s, nor a dump to bring one back from): skipped", home)}}, nil
 		}
 		cli := pm2.NewCLI(opts...)
 		mode, err := pm2.ParseClientMode(c.Client)
@@ -185,11 +191,17 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 	if deps.PM2Client != nil && c.Home == "" {
 		pc.Home = "" // a replacement client has no PM2_HOME to look at
 	}
+	// The known-good process list and the repair ladders outlive the
+	// process, shared by the monitor and the one-shot verbs.
+	if store, err := redundancy.NewFileStore(filepath.Join(cfg.State.Dir, "store")); err == nil {
+		pc.Store = store
+	} else {
+		notes = append(notes, Note{"pm2", "the known-good process list is kept in memory only: " + err.Error()})
+	}
 	for _, a := range c.Apps {
 		pc.Apps = append(pc.Apps, pm2.App{Name: a.Name, StopOK: a.StopOK, MaxMemoryBytes: uint64(max(a.MaxMemory.Bytes(int64(a.MaxMemoryMB)), 0)),
 			MaxCPUPercent: a.MaxCPUPercent, Probe: a.Probe.Probe()})
 	}
-	var notes []Note
 	if len(c.Apps) == 0 {
 		notes = append(notes, Note{"pm2", "no apps listed: every app the daemon knows is expected online"})
 	}
@@ -213,15 +225,6 @@ func pm2Targets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundanc
 		Policy:    cfg.TargetPolicy(c.Policy),
 	}
 	return []redundancy.Target{t}, notes, nil
-}
-
-func daemonListening(home string) bool {
-	conn, err := net.DialTimeout("unix", filepath.Join(home, pm2.RPCSocketFile), time.Second)
-	if err != nil {
-		return false
-	}
-	_ = conn.Close()
-	return true
 }
 
 func githubTargets(ctx context.Context, cfg *config.Config, deps Deps) ([]redundancy.Target, []Note, error) {

@@ -3,6 +3,7 @@ package pm2test
 import (
 	"context"
 	"errors"
+	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -20,6 +21,9 @@ type Harness struct {
 	Ecosystem string
 	// KillDaemon kills the daemon behind Client, as a crash would.
 	KillDaemon func(t testing.TB)
+	// Home is the PM2_HOME whose dump.pm2 Client.Save writes; "" skips the
+	// steps that read it (restoring one app from the dump).
+	Home string
 	// Timeout bounds each wait for a state; default 20s.
 	Timeout time.Duration
 }
@@ -165,6 +169,45 @@ func TestClient(t *testing.T, newHarness func(t *testing.T) Harness) {
 		online(t, "conf-a")
 		online(t, "conf-b")
 	})
+	step("delete and restore one app", func(t *testing.T) {
+		del, ok := c.(pm2.Deleter)
+		if !ok {
+			t.Skip("the client does not implement pm2.Deleter")
+		}
+		if err := c.Save(ctx); err != nil {
+			t.Fatalf("Save: %v", err)
+		}
+		if err := del.Delete(ctx, "conf-b"); err != nil {
+			t.Fatalf("Delete conf-b: %v", err)
+		}
+		waitFor(t, "conf-b", func(_ pm2.Process, found bool) bool { return !found }, "deleted")
+		if err := del.Delete(ctx, "conf-nope"); !errors.Is(err, pm2.ErrProcessNotFound) {
+			t.Errorf("Delete(conf-nope) = %v, want ErrProcessNotFound", err)
+		}
+		res, ok := c.(pm2.AppRestorer)
+		if !ok || h.Home == "" {
+			t.Skip("the client does not implement pm2.AppRestorer, or the harness has no home")
+		}
+		dump := filepath.Join(h.Home, pm2.DumpFile)
+		for range 2 { // the second is a retry: it must add nothing
+			if err := res.RestoreApp(ctx, dump, "conf-b"); err != nil {
+				t.Fatalf("RestoreApp conf-b: %v", err)
+			}
+			online(t, "conf-b")
+		}
+		procs, err := c.List(ctx)
+		if err != nil {
+			t.Fatalf("List: %v", err)
+		}
+		for _, name := range []string{"conf-a", "conf-b"} {
+			if n := count(procs, name); n != 1 {
+				t.Errorf("%d processes named %s after restoring conf-b twice, want 1", n, name)
+			}
+		}
+		if err := res.RestoreApp(ctx, dump, "conf-nope"); !errors.Is(err, pm2.ErrProcessNotFound) {
+			t.Errorf("RestoreApp(conf-nope) = %v, want ErrProcessNotFound", err)
+		}
+	})
 	step("cancelled context", func(t *testing.T) {
 		cctx, cancel := context.WithCancel(ctx)
 		cancel()
@@ -175,4 +218,14 @@ func TestClient(t *testing.T, newHarness func(t *testing.T) Harness) {
 			t.Error("Restart with a cancelled context succeeded")
 		}
 	})
+}
+
+func count(procs []pm2.Process, name string) int {
+	n := 0
+	for _, p := range procs {
+		if p.Name == name {
+			n++
+		}
+	}
+	return n
 }

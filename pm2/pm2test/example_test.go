@@ -8,15 +8,16 @@ import (
 
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/pm2/pm2test"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
-// A FakeClient scripted to fail: the daemon dies, a command fails once,
-// calls are slow. It records what was called.
+// A FakeClient scripted to fail: a command fails once, the daemon dies, a
+// call hangs until its caller gives up. It records what was called.
 func ExampleFakeClient() {
 	ctx := context.Background()
 	fake := pm2test.NewFakeClient(pm2.Process{Name: "web"})
 
-	fake.FailNext("Restart", errors.New("pm2 restart web: exit status 1"))
+	fake.FailNext("Restart", redundancytest.Fault{Err: errors.New("pm2 restart web: exit status 1")})
 	fmt.Println(fake.Restart(ctx, "web"))
 	fmt.Println(fake.Restart(ctx, "web"))
 
@@ -24,7 +25,7 @@ func ExampleFakeClient() {
 	_, err := fake.List(ctx)
 	fmt.Println(errors.Is(err, pm2.ErrDaemonDown))
 
-	fake.SetDelay(time.Hour)
+	fake.FailNext("Ping", redundancytest.Fault{Hang: true})
 	short, cancel := context.WithTimeout(ctx, time.Millisecond)
 	defer cancel()
 	_, err = fake.Ping(short)

@@ -1,19 +1,21 @@
 // Package pm2test helps test code that uses package pm2: FakeClient is an
-// in-memory PM2 with scripted faults, StartDaemon runs a real PM2 daemon in
-// a temporary PM2_HOME, and TestClient is a conformance suite that any
+// in-memory PM2 with scripted faults (FailNext with a redundancytest.Fault,
+// the method name as the pattern) that keeps dump.pm2 and dump.pm2.bak as
+// PM2 does when given a home, StartDaemon runs a real PM2 daemon in a
+// temporary PM2_HOME, and TestClient is a conformance suite that any
 // pm2.Client (the fake included) should pass.
 package pm2test
 
 import (
 	"context"
 	"fmt"
-	"io/fs"
 	"slices"
 	"strconv"
 	"sync"
 	"time"
 
 	"github.com/uras-dev/uras/pm2"
+	"github.com/uras-dev/uras/redundancy/redundancytest"
 )
 
 // Call is one method call a FakeClient received.
@@ -22,28 +24,38 @@ type Call struct {
 	Args   []string // the name, or file and --only names
 }
 
-// FakeClient is an in-memory PM2 implementing pm2.Client. It behaves like
-// the daemon in the ways the checkers and recoverer rely on (a stopped
-// daemon forgets its processes until Resurrect; Save refuses an empty
-// list; unknown names give pm2.ErrProcessNotFound) and can be told to
-// fail: a process crashes, the daemon dies, a method fails, calls are slow.
-// It records every call. It is safe for concurrent use.
+// FakeClient is an in-memory PM2 implementing pm2.Client, pm2.AppRestorer
+// and pm2.Deleter. It behaves like the daemon in the ways the checkers and
+// recoverer rely on (a stopped daemon forgets its processes until
+// Resurrect; Save keeps the old list as the backup and writes nothing for
+// an empty list; unknown names give pm2.ErrProcessNotFound) and can be
+// told to fail: a process crashes or is killed, the daemon dies, a method
+// fails or hangs (FailNext, with the method name as the pattern), calls
+// are slow. Given a home (SetHome), it reads and writes dump.pm2 and
+// dump.pm2.bak there as PM2 does. It records every call. It is safe for
+// concurrent use.
 type FakeClient struct {
+	redundancytest.Faults
+
 	mu         sync.Mutex
 	procs      []pm2.Process
 	nextID     int
 	nextPID    int
 	daemonUp   bool
 	dump       []pm2.Process
+	home       string
+	saved      [][]string
 	ecosystems map[string][]pm2.Process
-	failNext   map[string][]error
-	failAlways map[string]error
 	delay      time.Duration
 	now        func() time.Time
 	calls      []Call
 }
 
-var _ pm2.Client = (*FakeClient)(nil)
+var (
+	_ pm2.Client      = (*FakeClient)(nil)
+	_ pm2.AppRestorer = (*FakeClient)(nil)
+	_ pm2.Deleter     = (*FakeClient)(nil)
+)
 
 // NewFakeClient returns a fake with a running daemon managing procs. IDs
 // and PIDs left zero are assigned; an empty Status is online.
@@ -52,8 +64,6 @@ func NewFakeClient(procs ...pm2.Process) *FakeClient {
 		daemonUp:   true,
 		nextPID:    1000,
 		ecosystems: map[string][]pm2.Process{},
-		failNext:   map[string][]error{},
-		failAlways: map[string]error{},
 		now:        time.Now,
 	}
 	for _, p := range procs {
@@ -106,157 +116,73 @@ func (f *FakeClient) pid() int {
 	return f.nextPID
 }
 
-// DefineEcosystem declares what StartEcosystem(file) starts.
-func (f *FakeClient) DefineEcosystem(file string, apps ...pm2.Process) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.ecosystems[file] = slices.Clone(apps)
-}
-
-// Crash makes every process named name crash past its max_restarts: it is
-// errored, with no pid, one more restart and exit code 1.
-func (f *FakeClient) Crash(name string) {
-	f.update(name, func(p *pm2.Process) {
-		p.Status, p.PID, p.Restarts, p.ExitCode = pm2.StatusErrored, 0, p.Restarts+1, ptr(1)
-	})
-}
-
-// SetStatus sets the status of every process named name.
-func (f *FakeClient) SetStatus(name string, st pm2.ProcessStatus) {
-	f.update(name, func(p *pm2.Process) { p.Status = st })
-}
-
-// Update applies fn to every process named name (to set memory, CPU,
-// restarts, ...).
-func (f *FakeClient) Update(name string, fn func(p *pm2.Process)) { f.update(name, fn) }
-
-func (f *FakeClient) update(name string, fn func(p *pm2.Process)) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	for i := range f.procs {
-		if f.procs[i].Name == name {
-			fn(&f.procs[i])
-		}
-	}
-}
-
-// KillDaemon makes the daemon die: calls that need it fail with
-// pm2.ErrDaemonDown and its processes are gone until Resurrect or
-// StartEcosystem.
-func (f *FakeClient) KillDaemon() {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.daemonUp = false
-	f.procs = nil
-}
-
-// DaemonUp reports whether the fake daemon runs.
-func (f *FakeClient) DaemonUp() bool {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return f.daemonUp
-}
-
-// FailNext makes the next call of method ("Restart", "List", ...) return
-// err; several calls queue several errors.
-func (f *FakeClient) FailNext(method string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.failNext[method] = append(f.failNext[method], err)
-}
-
-// FailAlways makes every call of method return err; a nil err clears it.
-func (f *FakeClient) FailAlways(method string, err error) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	if err == nil {
-		delete(f.failAlways, method)
-		return
-	}
-	f.failAlways[method] = err
-}
-
-// SetDelay makes every call take d, or until its context ends (it then
-// returns the context's error).
-func (f *FakeClient) SetDelay(d time.Duration) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.delay = d
-}
-
-// Calls returns the calls received so far.
-func (f *FakeClient) Calls() []Call {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.calls)
-}
-
-// CallCount returns how many times method was called.
-func (f *FakeClient) CallCount(method string) int {
-	n := 0
-	for _, c := range f.Calls() {
-		if c.Method == method {
-			n++
-		}
-	}
-	return n
-}
-
-// Processes returns the processes the daemon manages now.
-func (f *FakeClient) Processes() []pm2.Process {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return slices.Clone(f.procs)
-}
-
-// Dump returns the names of the processes saved by the last Save.
-func (f *FakeClient) Dump() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	names := make([]string, len(f.dump))
-	for i, p := range f.dump {
-		names[i] = p.Name
-	}
-	return names
-}
-
-// SetDump sets the saved process list Resurrect restores.
-func (f *FakeClient) SetDump(procs ...pm2.Process) {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	f.dump = slices.Clone(procs)
-}
-
-// begin records a call, waits out the delay and returns a scripted error.
-// On nil it returns with f.mu held.
-func (f *FakeClient) begin(ctx context.Context, method string, args ...string) error {
+// begin records a call, waits out the delay and applies an armed fault
+// (see redundancytest.Fault: Err, Hang, After). On nil it returns with
+// f.mu held, and after, when not nil, is the error to return once the
+// call took effect.
+func (f *FakeClient) begin(ctx context.Context, method string, args ...string) (after error, err error) {
 	f.mu.Lock()
 	f.calls = append(f.calls, Call{Method: method, Args: args})
 	delay := f.delay
 	f.mu.Unlock()
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("fake pm2 %s: %w", method, err)
+		return nil, fmt.Errorf("fake pm2 %s: %w", method, err)
 	}
 	if delay > 0 {
 		t := time.NewTimer(delay)
 		select {
 		case <-ctx.Done():
 			t.Stop()
-			return fmt.Errorf("fake pm2 %s: %w", method, ctx.Err())
+			return nil, fmt.Errorf("fake pm2 %s: %w", method, ctx.Err())
 		case <-t.C:
 		}
 	}
-	f.mu.Lock()
-	if q := f.failNext[method]; len(q) > 0 {
-		f.failNext[method] = q[1:]
-		f.mu.Unlock()
-		return q[0]
+	fault, ok := f.Take(method)
+	if ok && fault.Hang && !fault.After {
+		<-ctx.Done()
+		return nil, fmt.Errorf("fake pm2 %s: %w", method, ctx.Err())
 	}
-	if err := f.failAlways[method]; err != nil {
-		f.mu.Unlock()
+	if ok && !fault.After {
+		return nil, faultErr(method, fault)
+	}
+	f.mu.Lock()
+	if ok {
+		if fault.Hang {
+			return errHangAfter{ctx: ctx, method: method}, nil
+		}
+		return faultErr(method, fault), nil
+	}
+	return nil, nil
+}
+
+// faultErr is the error a fault makes a call return.
+func faultErr(method string, fault redundancytest.Fault) error {
+	if fault.Err != nil {
+		return fault.Err
+	}
+	return fmt.Errorf("fake pm2 %s: injected failure", method)
+}
+
+// errHangAfter marks a call that takes effect and then hangs.
+type errHangAfter struct {
+	ctx    context.Context
+	method string
+}
+
+func (e errHangAfter) Error() string { return "fake pm2 " + e.method + ": hung" }
+
+// end releases f.mu and returns err, or the after error of begin (waiting
+// for the caller to give up first when the fault hangs).
+func (f *FakeClient) end(after, err error) error {
+	f.mu.Unlock()
+	if err != nil {
 		return err
 	}
-	return nil
+	if h, ok := after.(errHangAfter); ok {
+		<-h.ctx.Done()
+		return fmt.Errorf("fake pm2 %s: %w", h.method, h.ctx.Err())
+	}
+	return after
 }
 
 func (f *FakeClient) needDaemon(method string) error {
@@ -283,32 +209,36 @@ func (f *FakeClient) find(method, nameOrID string) ([]int, error) {
 
 // List implements pm2.Client.
 func (f *FakeClient) List(ctx context.Context) ([]pm2.Process, error) {
-	if err := f.begin(ctx, "List"); err != nil {
+	after, err := f.begin(ctx, "List")
+	if err != nil {
 		return nil, err
 	}
-	defer f.mu.Unlock()
 	if err := f.needDaemon("List"); err != nil {
+		return nil, f.end(nil, err)
+	}
+	procs := slices.Clone(f.procs)
+	if err := f.end(after, nil); err != nil {
 		return nil, err
 	}
-	return slices.Clone(f.procs), nil
+	return procs, nil
 }
 
 func (f *FakeClient) act(ctx context.Context, method, nameOrID string, fn func(p *pm2.Process)) error {
-	if err := f.begin(ctx, method, nameOrID); err != nil {
+	after, err := f.begin(ctx, method, nameOrID)
+	if err != nil {
 		return err
 	}
-	defer f.mu.Unlock()
 	if err := f.needDaemon(method); err != nil {
-		return err
+		return f.end(nil, err)
 	}
 	idx, err := f.find(method, nameOrID)
 	if err != nil {
-		return err
+		return f.end(nil, err)
 	}
 	for _, i := range idx {
 		fn(&f.procs[i])
 	}
-	return nil
+	return f.end(after, nil)
 }
 
 func (f *FakeClient) online(p *pm2.Process) {
@@ -339,83 +269,144 @@ func (f *FakeClient) Start(ctx context.Context, nameOrID string) error {
 	})
 }
 
-// StartEcosystem implements pm2.Client: it starts the daemon if needed, adds
-// the file's apps (those in only, when given) that are missing and starts
-// those that are not online. An undefined file is an error wrapping
-// fs.ErrNotExist; like PM2, an only name the file lacks is ignored.
-func (f *FakeClient) StartEcosystem(ctx context.Context, file string, only ...string) error {
-	if err := f.begin(ctx, "StartEcosystem", append([]string{file}, only...)...); err != nil {
+// Delete implements pm2.Deleter: the processes nameOrID names are stopped
+// and forgotten.
+func (f *FakeClient) Delete(ctx context.Context, nameOrID string) error {
+	after, err := f.begin(ctx, "Delete", nameOrID)
+	if err != nil {
 		return err
 	}
-	defer f.mu.Unlock()
+	if err := f.needDaemon("Delete"); err != nil {
+		return f.end(nil, err)
+	}
+	idx, err := f.find("Delete", nameOrID)
+	if err != nil {
+		return f.end(nil, err)
+	}
+	for k := len(idx) - 1; k >= 0; k-- {
+		f.procs = slices.Delete(f.procs, idx[k], idx[k]+1)
+	}
+	return f.end(after, nil)
+}
+
+// StartEcosystem implements pm2.Client: it starts the daemon if needed, adds
+// the file's apps (those in only, when given) that are missing and starts
+// those that are not online. The file is one declared with DefineEcosystem,
+// else a JSON ecosystem file on disk; anything else is an error wrapping
+// fs.ErrNotExist. Like PM2, an only name the file lacks is ignored.
+func (f *FakeClient) StartEcosystem(ctx context.Context, file string, only ...string) error {
+	after, err := f.begin(ctx, "StartEcosystem", append([]string{file}, only...)...)
+	if err != nil {
+		return err
+	}
 	apps, ok := f.ecosystems[file]
 	if !ok {
-		return fmt.Errorf("fake pm2 start %s: %w", file, fs.ErrNotExist)
+		if apps, err = readEcosystem(file); err != nil {
+			return f.end(nil, fmt.Errorf("fake pm2 start %s: %w", file, err))
+		}
 	}
 	f.daemonUp = true
+	seen := map[string]int{}
 	for _, a := range apps {
 		if len(only) > 0 && !slices.Contains(only, a.Name) {
 			continue
 		}
-		f.ensure(a)
+		seen[a.Name]++
+		f.ensure(a, seen[a.Name])
 	}
-	return nil
+	return f.end(after, nil)
 }
 
-// ensure starts a (adding it when the daemon lacks it).
-func (f *FakeClient) ensure(a pm2.Process) {
-	found := false
+// ensure makes instance n (from 1) of app a run: the daemon's processes of
+// that app are started, and a new one is added when it has fewer than n.
+func (f *FakeClient) ensure(a pm2.Process, n int) {
+	have := 0
 	for i := range f.procs {
 		if f.procs[i].Name == a.Name {
-			found = true
+			have++
 			if f.procs[i].Status != pm2.StatusOnline {
 				f.online(&f.procs[i])
 			}
 		}
 	}
-	if !found {
-		a.ID, a.PID, a.Status, a.CreatedAt, a.StartedAt = f.nextID, 0, pm2.StatusOnline, time.Time{}, time.Time{}
-		f.add(a)
+	if have < n {
+		f.addNew(a)
 	}
+}
+
+// addNew adds a as a new process, online unless a says stopped.
+func (f *FakeClient) addNew(a pm2.Process) {
+	st := pm2.StatusOnline
+	if a.Status == pm2.StatusStopped {
+		st = pm2.StatusStopped
+	}
+	a.ID, a.PID, a.Status, a.CreatedAt, a.StartedAt, a.ExitCode = f.nextID, 0, st, time.Time{}, time.Time{}, nil
+	f.add(a)
 }
 
 // Resurrect implements pm2.Client: it starts the daemon if needed and the
-// saved processes it lacks.
+// saved processes whose app it lacks. With a home, the saved processes are
+// those of dump.pm2, else of dump.pm2.bak when dump.pm2 does not decode
+// (PM2 then deletes dump.pm2).
 func (f *FakeClient) Resurrect(ctx context.Context) error {
-	if err := f.begin(ctx, "Resurrect"); err != nil {
+	after, err := f.begin(ctx, "Resurrect")
+	if err != nil {
 		return err
 	}
-	defer f.mu.Unlock()
-	f.daemonUp = true
-	for _, p := range f.dump {
-		f.ensure(p)
+	saved := f.dump
+	if f.home != "" {
+		saved = f.readSaved()
 	}
-	return nil
+	f.daemonUp = true
+	running := map[string]bool{}
+	for _, p := range f.procs {
+		running[p.Name] = true
+	}
+	for _, p := range saved {
+		if !running[p.Name] {
+			f.addNew(p)
+		}
+	}
+	return f.end(after, nil)
 }
 
-// Save implements pm2.Client. Like PM2 it does not overwrite the dump with
-// an empty list.
+// Save implements pm2.Client. Like PM2 it writes nothing for an empty list
+// (and says nothing of it); with a home it first copies dump.pm2 to
+// dump.pm2.bak, then writes dump.pm2 (as PM2 does, not atomically).
 func (f *FakeClient) Save(ctx context.Context) error {
-	if err := f.begin(ctx, "Save"); err != nil {
+	after, err := f.begin(ctx, "Save")
+	if err != nil {
 		return err
 	}
-	defer f.mu.Unlock()
 	if err := f.needDaemon("Save"); err != nil {
-		return err
+		return f.end(nil, err)
 	}
 	if len(f.procs) > 0 {
+		if f.home != "" {
+			if err := f.writeSaved(f.procs); err != nil {
+				return f.end(nil, err)
+			}
+		}
 		f.dump = slices.Clone(f.procs)
+		names := make([]string, len(f.procs))
+		for i, p := range f.procs {
+			names[i] = p.Name
+		}
+		f.saved = append(f.saved, names)
 	}
-	return nil
+	return f.end(after, nil)
 }
 
 // Ping implements pm2.Client.
 func (f *FakeClient) Ping(ctx context.Context) (pm2.DaemonInfo, error) {
-	if err := f.begin(ctx, "Ping"); err != nil {
+	after, err := f.begin(ctx, "Ping")
+	if err != nil {
 		return pm2.DaemonInfo{}, err
 	}
-	defer f.mu.Unlock()
 	if err := f.needDaemon("Ping"); err != nil {
+		return pm2.DaemonInfo{}, f.end(nil, err)
+	}
+	if err := f.end(after, nil); err != nil {
 		return pm2.DaemonInfo{}, err
 	}
 	return pm2.DaemonInfo{Version: "fake", PID: 1}, nil

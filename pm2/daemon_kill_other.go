@@ -1,0 +1,14 @@
+//go:build !linux
+
+package pm2
+
+import (
+	"context"
+	"errors"
+)
+
+// canKillDaemon is false where /proc cannot prove which process is the
+// daemon: the ladder of a hung daemon stops at SIGCONT.
+const canKillDaemon = false
+
+func killDaemon(context.Context, string) error { return errors.ErrUnsupported }
