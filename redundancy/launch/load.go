@@ -57,7 +57,7 @@ func (e *ConfigFileError) Error() string {
 		b.WriteString(e.Key + ": ")
 	}
 	b.WriteString(e.Msg)
-	return b.String()
+	return strings.ReplaceAll(b.String(), "\n", `\n`) // one line, whatever the file held
 }
 
 // Unwrap returns ErrInvalidConfig and the cause.
@@ -192,8 +192,11 @@ func parse(file string, data []byte, v reflect.Value, getenv func(string) string
 				return Settings{}, bad(err, f.key)
 			}
 		}
-		if lc != nil {
-			if p := policyOf(f.v); p != nil {
+		if p := policyOf(f.v); p != nil {
+			if err := p.Validate(); err != nil {
+				return Settings{}, bad(under(err, "policy"), f.key)
+			}
+			if lc != nil {
 				if err := mergedBackoff(lc.Policy, p, f.key, f.key); err != nil {
 					return Settings{}, bad(err, "")
 				}
@@ -397,10 +400,11 @@ func readError(path string, err error) string {
 }
 
 var (
-	lineRE     = regexp.MustCompile(`^line (\d+): (.*)$`)
-	yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+	lineRE     = regexp.MustCompile(`(?s)^line (\d+): (.*)$`)
+	yamlLineRE = regexp.MustCompile(`(?s)^yaml: line (\d+): (.*)$`)
 	notFoundRE = regexp.MustCompile(`^field (\S+) not found in type \S+$`)
-	cannotRE   = regexp.MustCompile("^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	cannotRE   = regexp.MustCompile("(?s)^cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+	cannotNoRE = regexp.MustCompile(`^cannot unmarshal !!(\w+) into (\S+)$`)
 )
 
 func syntaxError(err error) *ConfigFileError {
@@ -443,7 +447,10 @@ func decodeError(idx *pathIndex, err error) *ConfigFileError {
 		}
 	} else {
 		e.Key = idx.valueAt(first.line)
-		if m := cannotRE.FindStringSubmatch(first.msg); m != nil {
+		if m := cannotNoRE.FindStringSubmatch(first.msg); m != nil { // a list or a mapping
+			e.Key = idx.outer[first.line]
+			e.Msg = fmt.Sprintf("wrong type: got %s, want %s", yamlTag(m[1]), goType(m[2]))
+		} else if m := cannotRE.FindStringSubmatch(first.msg); m != nil {
 			if strings.TrimPrefix(m[3], "*") == "time.Duration" {
 				e.Msg = fmt.Sprintf("bad duration %q (want a duration such as 30s or 5m)", m[2])
 			} else {
@@ -500,11 +507,12 @@ func goType(t string) string {
 type pathIndex struct {
 	keys  map[int][]string // line -> key paths starting on it
 	vals  map[int]string   // line -> the innermost key path whose value is on it
+	outer map[int]string   // line -> the outermost key path whose value is on it
 	paths map[string]int   // key path -> line
 }
 
 func index(root *yaml.Node) *pathIndex {
-	idx := &pathIndex{keys: map[int][]string{}, vals: map[int]string{}, paths: map[string]int{}}
+	idx := &pathIndex{keys: map[int][]string{}, vals: map[int]string{}, outer: map[int]string{}, paths: map[string]int{}}
 	if root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		idx.walk(root.Content[0], "")
 	}
@@ -523,6 +531,9 @@ func (x *pathIndex) walk(n *yaml.Node, path string) {
 			x.keys[k.Line] = append(x.keys[k.Line], p)
 			x.paths[p] = k.Line
 			x.vals[v.Line] = p
+			if _, ok := x.outer[v.Line]; !ok {
+				x.outer[v.Line] = p
+			}
 			x.walk(v, p)
 		}
 	case yaml.SequenceNode:
