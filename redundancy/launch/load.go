@@ -596,4 +596,3 @@ func (x *pathIndex) configError(err error, section string) *ConfigFileError {
 	ce = ce.Under(section)
 	return &ConfigFileError{Line: x.line(ce.Key), Key: ce.Key, Msg: ce.Msg, Err: err}
 }
-
