@@ -12,3 +12,7 @@ func PlanOps(ctx context.Context, r *Recoverer, rep redundancy.Report) []redunda
 	actions, _ := r.planOps(ctx, rep, map[string]bool{})
 	return actions
 }
+
+// ConfigOf exposes TargetConfig.config: the Config NewTargets gives the
+// checker and the recoverer.
+func ConfigOf(c *TargetConfig, home string) Config { return c.config(home) }
