@@ -81,9 +81,6 @@ func (c *TargetConfig) Validate() error {
 	bad := func(key, format string, args ...any) error {
 		return fmt.Errorf("ghactions: %w", &redundancy.ConfigError{Key: key, Msg: fmt.Sprintf(format, args...)})
 	}
-	if !c.Optional && c.Checkout == "" && len(c.Repos) == 0 {
-		return bad("", "nothing to watch: give checkout or repos (or optional: true)")
-	}
 	if c.APIURL != "" {
 		u, err := url.Parse(c.APIURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -114,6 +111,9 @@ func (c *TargetConfig) Validate() error {
 			return bad(key, "duplicate repository %s", id)
 		}
 		seen[id] = true
+	}
+	if !c.Optional && c.Checkout == "" && len(c.Repos) == 0 {
+		return bad("", "nothing to watch: give checkout or repos (or optional: true)")
 	}
 	if err := c.Policy.Validate(); err != nil {
 		if ce, ok := err.(*redundancy.ConfigError); ok {

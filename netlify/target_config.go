@@ -98,9 +98,6 @@ func (c *TargetConfig) Validate() error {
 	if strings.ContainsAny(c.SiteID, "/?# \t\n") {
 		return bad("site_id", "%q is not a site id or domain", c.SiteID)
 	}
-	if !c.Optional && c.FunctionsDir == "" && c.SiteID == "" && len(c.Probes) == 0 {
-		return bad("", "nothing to watch: give functions_dir, site_id or probes (or optional: true)")
-	}
 	if c.StuckAfter < 0 {
 		return bad("stuck_after", "negative duration %s", c.StuckAfter)
 	}
@@ -122,6 +119,9 @@ func (c *TargetConfig) Validate() error {
 			return bad(key, "timeout and slow_after may not be negative")
 		}
 		seen[p.Name] = true
+	}
+	if !c.Optional && c.FunctionsDir == "" && c.SiteID == "" && len(c.Probes) == 0 {
+		return bad("", "nothing to watch: give functions_dir, site_id or probes (or optional: true)")
 	}
 	if err := c.Policy.Validate(); err != nil {
 		if ce, ok := err.(*redundancy.ConfigError); ok {
