@@ -42,7 +42,11 @@ func Example_embedding() {
 		os.Exit(2)
 	}
 
-	o := redundancy.New(redundancy.WithLogger(log), redundancy.WithStateFile("uras-state.json")) // events are logged
+	opts := []redundancy.Option{redundancy.WithLogger(log), redundancy.WithStateFile("uras-state.json")} // events are logged
+	if hook, err := redundancy.NewWebhookNotifier(os.Getenv("ALERT_WEBHOOK_URL")); err == nil {
+		opts = append(opts, redundancy.WithAlertNotifier(hook)) // alerts are posted as JSON
+	}
+	o := redundancy.New(opts...)
 	for _, g := range []redundancy.Group{apps, ci} {
 		for _, t := range g.Targets {
 			if err := o.Add(t); err != nil {

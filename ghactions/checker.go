@@ -39,8 +39,11 @@ type Checker struct {
 	repo Repo
 	s    settings
 
-	mu  sync.Mutex
-	obs Observation
+	mu        sync.Mutex
+	obs       Observation
+	fullAt    time.Time           // when obs was last read from the API in full
+	delivered map[int64]delivered // runs webhooks told of since the last check (delivered.go)
+	overflow  bool                // more were delivered than kept: read everything
 }
 
 var _ redundancy.Checker = (*Checker)(nil)
@@ -97,26 +100,58 @@ func (c *Checker) Observed() Observation {
 	return c.obs
 }
 
-// Check implements redundancy.Checker.
+// Check implements redundancy.Checker. When webhooks (Webhook.Source)
+// delivered runs since the last check, and the last full reading is
+// younger than SafetyNetInterval and knows their workflows, the check
+// judges the delivered runs against that reading and makes no call at all;
+// otherwise it reads GitHub, and a delivered run that is further along
+// than the listed one (the list can lag behind the event) wins.
 func (c *Checker) Check(ctx context.Context) redundancy.Report {
 	now := c.s.clock.Now()
+	runs, full := c.takeDelivered(now)
+	if !full {
+		obs := c.Observed()
+		wfs := cloneWorkflows(obs.Workflows)
+		c.applyDelivered(wfs, obs.Branch, runs, now)
+		return c.judge(obs.Branch, wfs, obs.Rate, now, false)
+	}
 	var rate Rate
 	note := func(resp *github.Response) {
 		if resp != nil && resp.Rate.Limit > 0 {
 			rate = fromGitHubRate(resp.Rate)
 		}
 	}
+	failed := func(err error) redundancy.Report {
+		c.redeliver(runs)
+		return c.errorReport(err, now)
+	}
 
 	branch, err := c.branch(ctx, note)
 	if err != nil {
-		return c.errorReport(err, now)
+		return failed(err)
 	}
-	repo := c.repo
-	repo.Branch = branch
 	wfs, err := c.listWorkflows(ctx, note)
 	if err != nil {
-		return c.errorReport(err, now)
+		return failed(err)
 	}
+	for i := range wfs {
+		w := &wfs[i]
+		if !w.Watched || w.State != WorkflowActive {
+			continue
+		}
+		if err := c.readRuns(ctx, w, branch, now, note); err != nil {
+			return failed(err)
+		}
+	}
+	c.applyDelivered(wfs, branch, runs, now)
+	return c.judge(branch, wfs, rate, now, true)
+}
+
+// judge turns what was seen into findings, records it as the observation
+// (read in full from the API when full) and returns the report.
+func (c *Checker) judge(branch string, wfs []WorkflowInfo, rate Rate, now time.Time, full bool) redundancy.Report {
+	repo := c.repo
+	repo.Branch = branch
 	var findings []redundancy.Finding
 	for _, want := range c.repo.Workflows {
 		found := false
@@ -145,9 +180,6 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 		if w.State != WorkflowActive {
 			continue
 		}
-		if err := c.readRuns(ctx, w, branch, now, note); err != nil {
-			return c.errorReport(err, now)
-		}
 		findings = append(findings, c.judgeRuns(w, branch, now)...)
 	}
 	if rate.Known() && rate.Fraction() < c.s.rateFloor {
@@ -158,6 +190,9 @@ func (c *Checker) Check(ctx context.Context) redundancy.Report {
 	}
 	c.mu.Lock()
 	c.obs = Observation{Time: now, Branch: branch, Workflows: wfs, Rate: rate}
+	if full {
+		c.fullAt = now
+	}
 	c.mu.Unlock()
 
 	summary := fmt.Sprintf("%s: %d workflows watched, all well", repo, watched)

@@ -44,6 +44,12 @@
 // the API host (never to another host a redirect points at) and never
 // appears in a finding, an error or a log line.
 //
+// Webhook receives the repository's workflow_run (and workflow_job)
+// deliveries, verified by X-Hub-Signature-256, and wakes the repository's
+// target through Webhook.Source: a failed run is seen in milliseconds, and
+// judged from the delivered run without a call to GitHub; polling every
+// SafetyNetInterval then only catches lost deliveries.
+//
 // To start, NewTargets builds the targets of a TargetConfig (the github
 // section of a launcher's YAML file decodes into one): the files of a
 // checkout, and a Checker with its Recoverer per repository.

@@ -21,6 +21,10 @@
 //     VerbRestoreDeploy, VerbVerifyEndpoints, VerbLockDeploy,
 //     VerbUnlockDeploy), so a dry run lists what it would do. Each action
 //     reads the site before it acts, so running it again does no harm.
+//   - Webhook receives the site's deploy notifications (Netlify's outgoing
+//     webhooks, verified by their JWS) and wakes the site's target through
+//     Webhook.Source; polling every SafetyNetInterval then only catches
+//     lost notifications.
 //   - KnownGood remembers the deploys that passed the probes while they were
 //     published (in a redundancy.Store): the only ones a restore brings back.
 //

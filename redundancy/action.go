@@ -61,17 +61,18 @@ type PlannedAction struct {
 // ActionResult is what happened when an action ran (or, in a dry run, would
 // have run). The orchestrator keeps the last 100 per target.
 type ActionResult struct {
-	Target  string        `json:"target"`
-	Verb    string        `json:"verb"`
-	Subject string        `json:"subject,omitempty"`
-	Reason  string        `json:"reason,omitempty"`
-	Attempt int           `json:"attempt"` // the recovery attempt it belonged to (1-based)
-	Tries   int           `json:"tries"`   // how many times Do was called
-	Started time.Time     `json:"started"`
-	Elapsed time.Duration `json:"elapsed"`
-	DryRun  bool          `json:"dry_run,omitempty"`
-	Error   string        `json:"error,omitempty"` // Err's message, kept across restarts
-	Err     error         `json:"-"`
+	Target   string        `json:"target"`
+	Verb     string        `json:"verb"`
+	Subject  string        `json:"subject,omitempty"`
+	Reason   string        `json:"reason,omitempty"`
+	Attempt  int           `json:"attempt"`            // the recovery attempt it belonged to, counted within the budget window (1-based)
+	Recovery int           `json:"recovery,omitempty"` // that attempt's AttemptRecord.Recovery
+	Tries    int           `json:"tries"`              // how many times Do was called
+	Started  time.Time     `json:"started"`
+	Elapsed  time.Duration `json:"elapsed"`
+	DryRun   bool          `json:"dry_run,omitempty"`
+	Error    string        `json:"error,omitempty"` // Err's message, kept across restarts
+	Err      error         `json:"-"`
 }
 
 // OK reports whether the action succeeded (or was only planned).

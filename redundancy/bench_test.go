@@ -33,3 +33,32 @@ func BenchmarkTick1000(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkTickDependents1000 measures one Tick over a failing parent and
+// 999 failing targets that depend on it: every alert is held and listed
+// as affected by the parent's.
+func BenchmarkTickDependents1000(b *testing.B) {
+	clock := redundancytest.NewFakeClock(t0)
+	o := redundancy.New(redundancy.WithClock(clock))
+	down := redundancytest.Unhealthy("x")
+	failing := redundancy.CheckerFunc(func(context.Context) redundancy.Report { return down })
+	p := redundancy.Policy{Interval: time.Second, FailureThreshold: 1}
+	if err := o.Add(redundancy.Target{Name: "daemon", Checker: failing, Policy: p}); err != nil {
+		b.Fatal(err)
+	}
+	for i := range 999 {
+		if err := o.Add(redundancy.Target{Name: fmt.Sprintf("t%04d", i), Checker: failing, Policy: p, DependsOn: []string{"daemon"}}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	ctx := context.Background()
+	o.Tick(ctx)
+	b.ReportAllocs()
+	for b.Loop() {
+		clock.Advance(time.Second)
+		s := o.Tick(ctx)
+		if len(s.Targets[0].Alerts) != 1 || len(s.Targets[0].Alerts[0].Affected) != 999 {
+			b.Fatalf("got %d alerts", len(s.Targets[0].Alerts))
+		}
+	}
+}

@@ -17,15 +17,27 @@
 //     at the first that still fails. Unknown reports never trigger a
 //     recovery.
 //   - Attempts are spaced by an exponential Backoff and capped by a Budget;
-//     past it the target is escalated: an EventEscalated alert, no more
-//     actions, checks go on. A healthy stretch (Backoff.ResetAfter) or a
-//     forced RecoverNow clears it.
+//     past it the target is escalated: an EventEscalated event, no more
+//     actions, checks go on. Being healthy again (past SuccessThreshold,
+//     and Policy.EscalationHold if set) or a forced RecoverNow clears it.
 //   - After a recovery the target needs SuccessThreshold healthy checks to
 //     be healthy again.
 //
 // Every change is an Event for subscribers and Notifiers (SlogNotifier,
-// WebhookNotifier, EscalationNotifier). WithStateFile persists counters,
-// budgets, escalation and the last 100 action results per target. Handler
+// WebhookNotifier, EscalationNotifier). What should page people is an
+// Alert, for AlertNotifiers (WebhookNotifier, NewSlackNotifier,
+// CommandNotifier): one per target and problem, opened once past the
+// threshold (after the repair, when it works at once, is given its
+// chance: AlertPolicy), re-sent at most every AlertPolicy.Renotify,
+// raised on escalation, resolved when the target is healthy again, with a
+// stable key. A target that keeps going bad raises one flapping alert.
+// Silences and maintenance windows (Silence) keep alerts from the
+// notifiers and may pause repairs; Target.DependsOn and ProblemDeps make
+// a failing dependency the one alert for what follows from it, and hold
+// back the repairs that cannot work.
+//
+// WithStateFile persists counters, budgets, escalation, alerts, silences
+// and the last 100 action results per target. Handler
 // serves the state as application/health+json. WithRedactor keeps
 // registered secrets out of all of it. Nest makes one orchestrator a target
 // of another: a master watches and repairs child orchestrators, one per

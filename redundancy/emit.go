@@ -11,9 +11,11 @@ import (
 // DefaultNotifyTimeout bounds one Notify call (WithNotifyTimeout).
 const DefaultNotifyTimeout = 5 * time.Second
 
-// notifierSlot is one notifier and whether a call to it is still running.
+// notifierSlot is one notifier (of events, n, or of alerts, a) and
+// whether a call to it is still running.
 type notifierSlot struct {
 	n       Notifier
+	a       AlertNotifier
 	busy    atomic.Bool
 	skipped atomic.Int64
 }
@@ -44,16 +46,23 @@ func (o *Orchestrator) emit(evs ...Event) {
 			o.safeCall(e.Target, "subscriber", func() { fn(e) })
 		}
 		for _, s := range o.notifiers {
-			o.notify(s, e)
+			switch {
+			case e.Kind == EventAlert:
+				if a := e.Alert; s.a != nil && a != nil && a.Silenced == "" && !a.Quiet {
+					o.notify(s, e, func(ctx context.Context) error { return s.a.NotifyAlert(ctx, *a) })
+				}
+			case s.n != nil:
+				o.notify(s, e, func(ctx context.Context) error { return s.n.Notify(ctx, e) })
+			}
 		}
 	}
 }
 
-// notify calls one notifier with a context that ends after notifyTimeout,
+// notify calls one notifier (call) with a context that ends after notifyTimeout,
 // and waits no longer than that: a notifier still running then is left to
 // finish on its own, and the events that come meanwhile skip it (counted
 // and logged), so a stuck notifier cannot hold up every target.
-func (o *Orchestrator) notify(s *notifierSlot, e Event) {
+func (o *Orchestrator) notify(s *notifierSlot, e Event, call func(ctx context.Context) error) {
 	if !s.busy.CompareAndSwap(false, true) {
 		n := s.skipped.Add(1)
 		o.log.Warn("notifier still busy with an earlier event: event not delivered to it",
@@ -67,7 +76,7 @@ func (o *Orchestrator) notify(s *notifierSlot, e Event) {
 		defer s.busy.Store(false)
 		defer close(done)
 		o.safeCall(e.Target, "notifier", func() {
-			if err := s.n.Notify(ctx, e); err != nil {
+			if err := call(ctx); err != nil {
 				o.log.Warn("notifier failed", "target", e.Target, "event", e.Kind.String(), "err", o.redactString(err.Error()))
 			}
 		})

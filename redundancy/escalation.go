@@ -16,8 +16,8 @@ import (
 )
 
 // DefaultEscalationAdvice is the advice an EscalationReport gives by default.
-const DefaultEscalationAdvice = "automatic recovery of this target is stopped until it stays healthy for its policy's " +
-	"Backoff.ResetAfter; fix what the findings say, then force a recovery to retry now"
+const DefaultEscalationAdvice = "automatic recovery of this target is stopped until it is healthy again; " +
+	"fix what the findings say, then force a recovery to retry now"
 
 // EscalationReport is the file an EscalationNotifier writes when a target
 // escalates: what was found, what was tried, and what people should do.
@@ -27,8 +27,12 @@ type EscalationReport struct {
 	Summary  string         `json:"summary"`
 	Findings []Finding      `json:"findings,omitempty"`
 	Error    string         `json:"error,omitempty"`
-	History  []ActionResult `json:"history,omitempty"` // the attempts inside the budget window (Event.History)
-	Advice   string         `json:"advice"`
+	History  []ActionResult `json:"history,omitempty"` // the action results inside the budget window (Event.History)
+	// Attempts are the recovery attempts inside the budget window, each
+	// with its actions and outcome ("failed", "succeeded then failed
+	// again", ...): Event.Attempts.
+	Attempts []AttemptRecord `json:"attempts,omitempty"`
+	Advice   string          `json:"advice"`
 }
 
 // EscalationNotifier writes one report file (an EscalationReport, JSON)
@@ -190,7 +194,7 @@ var unsafeFileChars = regexp.MustCompile(`[^A-Za-z0-9._-]+`)
 func (n *EscalationNotifier) write(e Event) (string, error) {
 	e = redactEvent(n.red, e)
 	rep := EscalationReport{Time: e.Time, Target: e.Target, Summary: e.Report.Summary, Findings: e.Report.Findings,
-		History: e.History, Advice: n.advice}
+		History: e.History, Attempts: e.Attempts, Advice: n.advice}
 	if e.Err != nil {
 		rep.Error = e.Err.Error()
 	}

@@ -20,6 +20,7 @@ const (
 	EventCheckPanicked                          // a checker panicked; the panic was contained (Err wraps a *PanicError)
 	EventStateDiscarded                         // the state file could not be read and was set aside, or cannot be used (Err)
 	EventPlanPanicked                           // a recoverer's Plan panicked; the recovery failed (Err wraps a *PanicError)
+	EventAlert                                  // an alert notice (Alert): open, update, renotify or resolved
 )
 
 var eventNames = map[EventKind]string{
@@ -33,6 +34,7 @@ var eventNames = map[EventKind]string{
 	EventCheckPanicked:     "check-panicked",
 	EventStateDiscarded:    "state-discarded",
 	EventPlanPanicked:      "plan-panicked",
+	EventAlert:             "alert",
 }
 
 // String returns the kind's kebab-case name ("status-changed").
@@ -60,6 +62,12 @@ type Event struct {
 	// History is set on EventEscalated: the action results of the attempts
 	// inside the budget window, oldest first (what was tried).
 	History []ActionResult
+	// Attempts is set on EventEscalated: the recovery attempts inside the
+	// budget window, oldest first, each with its actions and outcome.
+	Attempts []AttemptRecord
+	// Alert is set on EventAlert: the notice. Silenced notices and quiet
+	// closes reach the logger and subscribers, not the notifiers.
+	Alert *Alert
 	// Plan is set on EventRecoveryStarted: the attempt's actions, in order,
 	// each as "verb subject" (Action.String).
 	Plan []string
@@ -76,6 +84,15 @@ func (e Event) String() string {
 	}
 	if e.Action != "" {
 		s += " " + e.Action
+	}
+	if e.Alert != nil {
+		s += " " + e.Alert.String()
+		switch {
+		case e.Alert.Silenced != "":
+			s += " (silenced by " + e.Alert.Silenced + ")"
+		case e.Alert.Quiet:
+			s += " (quiet: not paged)"
+		}
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()

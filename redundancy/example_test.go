@@ -57,6 +57,7 @@ func Example() {
 	// worker action-succeeded example.start worker
 	// worker recovery-succeeded attempt 1
 	// worker status-changed unhealthy→healthy
+	// worker alert resolved critical worker/example.down: worker: no heartbeat (quiet: not paged)
 	// actions needed now: 0
 }
 
@@ -190,12 +191,17 @@ func ExampleWithRedactor() {
 		return redundancy.Report{Status: redundancy.StatusUnhealthy, Summary: err.Error(), Err: err}
 	}), Policy: redundancy.Policy{FailureThreshold: 1}})
 	o.Subscribe(func(e redundancy.Event) {
+		if e.Alert != nil {
+			fmt.Println("alert:", e.Alert.Notice, e.Alert.Summary)
+			return
+		}
 		fmt.Println("event:", e.Report.Err, "| is unauthorized:", errors.Is(e.Report.Err, errAuth))
 	})
 	s := o.Tick(context.Background())
 	fmt.Println("snapshot:", s.Targets[0].Error)
 	// Output:
 	// event: GET /v1/sites with [REDACTED]: unauthorized | is unauthorized: true
+	// alert: open GET /v1/sites with [REDACTED]: unauthorized
 	// snapshot: GET /v1/sites with [REDACTED]: unauthorized
 }
 

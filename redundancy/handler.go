@@ -32,6 +32,8 @@ type HealthResponse struct {
 	Output      string                   `json:"output,omitempty"`
 	Time        time.Time                `json:"time"`
 	Checks      map[string][]HealthCheck `json:"checks"`
+	// Silences extends the draft: the silences set, active or not.
+	Silences []SilenceState `json:"silences,omitempty"`
 }
 
 // HealthCheck is one target's entry in HealthResponse.Checks.
@@ -47,12 +49,16 @@ type HealthCheck struct {
 	Escalated    bool      `json:"escalated,omitempty"`
 	BudgetLeft   int       `json:"budgetLeft"`
 	Recoveries   int       `json:"recoveries"`
+	// Alerts are the keys of its open alerts, "key (severity)".
+	Alerts      []string `json:"alerts,omitempty"`
+	Silenced    string   `json:"silenced,omitempty"`    // the silence of the whole target, if any
+	RepairsHeld string   `json:"repairsHeld,omitempty"` // why repairs are held back, if they are
 }
 
 // Health returns the snapshot as a health-check response.
 func (s Snapshot) Health() HealthResponse {
 	h := HealthResponse{Status: healthStatus(s.Status), Time: s.Time, Checks: make(map[string][]HealthCheck, len(s.Targets)),
-		Description: "uras redundancy orchestrator"}
+		Description: "uras redundancy orchestrator", Silences: s.Silences}
 	if len(s.Targets) == 0 {
 		h.Status = healthPass
 	}
@@ -61,6 +67,12 @@ func (s Snapshot) Health() HealthResponse {
 			ComponentID: ts.Name, ComponentType: "component", Status: healthStatus(ts.Status),
 			Time: ts.LastCheck, TargetStatus: ts.Status, Findings: ts.Report.Findings,
 			Escalated: ts.Escalated, BudgetLeft: ts.BudgetLeft, Recoveries: ts.Recoveries,
+			Silenced: ts.Silenced, RepairsHeld: ts.RepairsHeld,
+		}
+		for _, a := range ts.Alerts {
+			if a.State == AlertOpen {
+				c.Alerts = append(c.Alerts, a.Key+" ("+a.Severity.String()+")")
+			}
 		}
 		if ts.Status != StatusHealthy {
 			c.Output = ts.Report.Summary

@@ -208,10 +208,11 @@ func (n nestRecoverer) Plan(context.Context, Report) ([]Action, error) {
 	return actions, nil
 }
 
-// recoverable reports whether o has a target name with a recoverer.
+// recoverable reports whether o has a target name with a recoverer whose
+// repairs are not held back (a maintenance window, a failing dependency).
 func (o *Orchestrator) recoverable(name string) bool {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	t, ok := o.targets[name]
-	return ok && t.spec.Recoverer != nil
+	return ok && t.spec.Recoverer != nil && o.repairsHeld(t, o.clock.Now()) == ""
 }

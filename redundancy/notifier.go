@@ -28,7 +28,8 @@ var _ Notifier = NotifierFunc(nil)
 // SlogNotifier logs events to a slog.Logger: escalations at error level,
 // failures at warn, the rest at info. The orchestrator already logs every
 // event to its own logger (WithLogger); use a SlogNotifier to send events
-// to another one, such as an alerts log.
+// to another one, such as an alerts log. It is an AlertNotifier too:
+// register it with WithAlertNotifier to log the alert notices.
 type SlogNotifier struct {
 	Logger *slog.Logger
 }
@@ -42,6 +43,15 @@ func (n *SlogNotifier) Notify(ctx context.Context, e Event) error {
 	return nil
 }
 
+// NotifyAlert logs a.
+func (n *SlogNotifier) NotifyAlert(ctx context.Context, a Alert) error {
+	e := Event{Time: a.Time, Target: a.Target, Kind: EventAlert, Alert: &a}
+	n.Logger.Log(ctx, eventLevel(e), "redundancy alert", eventAttrs(e)...)
+	return nil
+}
+
+var _ AlertNotifier = (*SlogNotifier)(nil)
+
 // eventLevel is the level an event is logged at: escalations at error,
 // failures and a turn to unhealthy at warn, the rest at info.
 func eventLevel(e Event) slog.Level {
@@ -50,6 +60,8 @@ func eventLevel(e Event) slog.Level {
 		return slog.LevelWarn
 	case EventEscalated:
 		return slog.LevelError
+	case EventAlert:
+		return alertLevel(e.Alert)
 	case EventStatusChanged:
 		if e.To == StatusUnhealthy {
 			return slog.LevelWarn
@@ -78,5 +90,34 @@ func eventAttrs(e Event) []any {
 	if e.Err != nil {
 		attrs = append(attrs, "err", e.Err.Error())
 	}
+	if a := e.Alert; a != nil {
+		attrs = append(attrs, "alert", a.Key, "notice", a.Notice.String(), "severity", a.Severity.String(),
+			"first_seen", a.FirstSeen)
+		if a.Summary != "" {
+			attrs = append(attrs, "summary", a.Summary)
+		}
+		if len(a.Affected) > 0 {
+			attrs = append(attrs, "affected", a.Affected)
+		}
+		if a.Silenced != "" {
+			attrs = append(attrs, "silenced", a.Silenced)
+		}
+		if a.Quiet {
+			attrs = append(attrs, "quiet", true)
+		}
+	}
 	return attrs
+}
+
+// alertLevel is the level an alert notice is logged at: escalated opens
+// and updates at error, other opens, updates and reminders at warn,
+// resolved, silenced and quiet notices at info.
+func alertLevel(a *Alert) slog.Level {
+	switch {
+	case a == nil, a.Notice == NoticeResolved, a.Silenced != "", a.Quiet:
+		return slog.LevelInfo
+	case a.Severity == SeverityEscalated:
+		return slog.LevelError
+	}
+	return slog.LevelWarn
 }

@@ -42,16 +42,16 @@ type Orchestrator struct {
 	notifiers     []*notifierSlot
 	notifyTimeout time.Duration
 	red           *Redactor
+	sil           silences
 	statePath     string
 	concurrency   int
 	dryRun        bool
 
-	sf       singleflight.Group
-	saveMu   sync.Mutex
-	emitMu   sync.Mutex // serialises delivery: subscribers see one event at a time
-	wake     chan struct{}
-	inflight atomic.Int64               // Run: targets being processed
-	parent   atomic.Pointer[parentLink] // set when o is nested in another orchestrator
+	sf     singleflight.Group
+	saveMu sync.Mutex
+	emitMu sync.Mutex                 // serialises delivery: subscribers see one event at a time
+	wake   chan struct{}              // pokes Run's loop (schedule.go)
+	parent atomic.Pointer[parentLink] // set when o is nested in another orchestrator
 
 	mu       sync.Mutex
 	targets  map[string]*target
@@ -65,6 +65,15 @@ type Orchestrator struct {
 	dirty    bool                     // state changed since it was last saved
 	lastSave time.Time
 	saves    int // state writes, for tests
+
+	// The scheduler (schedule.go), guarded by mu.
+	due        dueHeap    // idle targets by next check
+	urgent     fifo       // triggered targets waiting for a check
+	ready      fifo       // due targets waiting for a check
+	nextSeq    int        // seq of the next target added
+	work       *sync.Cond // on mu: signals Run's workers; nil when Run is not running
+	scheduling bool       // Run's loop is running
+	wakeAt     time.Time  // when Run's loop will wake on its own; zero: only when poked
 }
 
 // parentLink is where a nested orchestrator sits: its parent and its
@@ -101,7 +110,9 @@ func New(opts ...Option) *Orchestrator {
 }
 
 // Add adds a target. It fails, naming the field, for an empty, padded or
-// duplicate name, a nil checker, or a policy Policy.Validate refuses; for a
+// duplicate name, a nil checker, a policy Policy.Validate refuses, an alert
+// policy or problem dependencies that do not validate, or a DependsOn
+// naming a target not added yet (or itself); for a
 // target made by Nest, also when the child is o itself, one of o's
 // ancestors, or already nested elsewhere.
 func (o *Orchestrator) Add(t Target) error {
@@ -113,18 +124,23 @@ func (o *Orchestrator) Add(t Target) error {
 	if _, ok := o.targets[t.Name]; ok {
 		return fmt.Errorf("%w: %w: %q", ErrInvalidTarget, ErrDuplicateTarget, t.Name)
 	}
+	if err := o.checkDepends(t); err != nil {
+		return err
+	}
 	if t.nested != nil {
 		if err := o.adopt(t.nested, t.Name); err != nil {
 			return err
 		}
 	}
-	tg := &target{spec: t, policy: t.Policy.withDefaults(), status: StatusUnknown}
+	t.DependsOn = slices.Clone(t.DependsOn)
+	tg := &target{spec: t, policy: t.Policy.withDefaults(), alertPolicy: t.Alerts.withDefaults(), status: StatusUnknown}
 	if rec, ok := o.loaded[t.Name]; ok {
 		rec.applyTo(tg, o.red)
 		delete(o.loaded, t.Name)
 	}
 	o.targets[t.Name] = tg
 	o.order = append(o.order, t.Name)
+	o.queueLocked(tg)
 	return nil
 }
 
@@ -138,19 +154,17 @@ func (o *Orchestrator) Names() []string {
 // Trigger asks Run (or the next Tick) to check the named target as soon as
 // it can, ahead of its schedule: an event source (a process exit, a
 // webhook) calls it so a failure is seen in milliseconds; periodic checks
-// go on as a safety net. When o is nested (Nest), the parent's target for
-// o is woken too, once the triggered check is done. An unknown name is
-// ignored. Trigger never blocks.
+// go on as a safety net. Triggered targets go to Run's workers ahead of
+// due ones. When o is nested (Nest), the parent's target for o is woken
+// too, once the triggered check is done. An unknown name is ignored.
+// Trigger never blocks and costs O(1) however many targets o has.
 func (o *Orchestrator) Trigger(name string) {
 	o.mu.Lock()
-	t, ok := o.targets[name]
-	if ok {
+	if t, ok := o.targets[name]; ok {
 		t.triggered = true
+		o.listLocked(t)
 	}
 	o.mu.Unlock()
-	if ok {
-		o.poke()
-	}
 }
 
 // poke wakes Run's loop without blocking.

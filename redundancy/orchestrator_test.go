@@ -238,7 +238,9 @@ func TestBudgetExhaustionEscalates(t *testing.T) {
 	assert.Len(t, rec.Runs(), 5)
 }
 
-func TestEscalationClearsAfterHealthyStretch(t *testing.T) {
+// The escalated mark clears as soon as the target is healthy past its
+// success threshold, not after a fixed stretch.
+func TestEscalationClearsWhenHealthyAgain(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	o, clock := newOrch(t)
@@ -246,9 +248,40 @@ func TestEscalationClearsAfterHealthyStretch(t *testing.T) {
 	rec := redundancytest.NewRecoverer()
 	p := fastPolicy()
 	p.Interval = time.Minute
+	p.SuccessThreshold = 2
 	p.Backoff = redundancy.Backoff{Base: time.Second, Jitter: -1, ResetAfter: 10 * time.Minute}
 	p.Budget = redundancy.Budget{Max: 1, Window: 24 * time.Hour}
 	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: ch, Recoverer: rec, Policy: p}))
+	o.Tick(ctx)
+	clock.Advance(time.Minute)
+	o.Tick(ctx)
+	st, _ := o.Target("web")
+	require.True(t, st.Escalated)
+
+	ch.Set(redundancytest.Healthy())
+	clock.Advance(time.Minute)
+	o.Tick(ctx)
+	st, _ = o.Target("web")
+	assert.True(t, st.Escalated, "one healthy check is below the success threshold of 2")
+	clock.Advance(time.Minute)
+	o.Tick(ctx)
+	st, _ = o.Target("web")
+	assert.Equal(t, redundancy.StatusHealthy, st.Status)
+	assert.False(t, st.Escalated, "healthy past the success threshold clears escalation")
+}
+
+// Policy.EscalationHold keeps the mark for a configured healthy stretch.
+func TestEscalationHoldKeepsTheMark(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	o, clock := newOrch(t)
+	ch := redundancytest.NewChecker(redundancytest.Unhealthy("web"))
+	p := fastPolicy()
+	p.Interval = time.Minute
+	p.EscalationHold = 10 * time.Minute
+	p.Backoff = redundancy.Backoff{Base: time.Second, Jitter: -1}
+	p.Budget = redundancy.Budget{Max: 1, Window: 24 * time.Hour}
+	require.NoError(t, o.Add(redundancy.Target{Name: "web", Checker: ch, Recoverer: redundancytest.NewRecoverer(), Policy: p}))
 	o.Tick(ctx)
 	clock.Advance(time.Minute)
 	o.Tick(ctx)
@@ -261,13 +294,16 @@ func TestEscalationClearsAfterHealthyStretch(t *testing.T) {
 		o.Tick(ctx)
 	}
 	st, _ = o.Target("web")
-	assert.True(t, st.Escalated, "5 healthy minutes are not the 10-minute stretch")
+	assert.True(t, st.Escalated, "5 healthy minutes are not the configured 10")
 	for range 6 {
 		clock.Advance(time.Minute)
 		o.Tick(ctx)
 	}
 	st, _ = o.Target("web")
-	assert.False(t, st.Escalated, "a 10-minute healthy stretch clears escalation")
+	assert.False(t, st.Escalated, "a 10-minute healthy stretch clears it")
+
+	require.ErrorContains(t, o.Add(redundancy.Target{Name: "x", Checker: ch, Policy: redundancy.Policy{EscalationHold: -1}}),
+		"policy.EscalationHold is negative")
 }
 
 func TestSuccessThresholdAfterRecovery(t *testing.T) {
@@ -290,8 +326,11 @@ func TestSuccessThresholdAfterRecovery(t *testing.T) {
 	assert.Equal(t, []redundancy.Status{redundancy.StatusUnhealthy, redundancy.StatusUnhealthy, redundancy.StatusUnhealthy, redundancy.StatusHealthy}, got)
 	assert.Equal(t, []redundancy.EventKind{
 		redundancy.EventStatusChanged, redundancy.EventRecoveryStarted, redundancy.EventActionSucceeded,
-		redundancy.EventRecoverySucceeded, redundancy.EventStatusChanged,
+		redundancy.EventRecoverySucceeded, redundancy.EventStatusChanged, redundancy.EventAlert,
 	}, recorder.Kinds())
+	last := recorder.Events()[5].Alert
+	require.NotNil(t, last)
+	assert.True(t, last.Quiet, "a repair that worked at once closes its alert quietly: logged, not paged")
 }
 
 func TestPlanStopsAtFirstFailedAction(t *testing.T) {

@@ -32,6 +32,11 @@ type Policy struct {
 	RetryDelay time.Duration
 	// ActionTimeout bounds one run of an action's Do. Default 2m.
 	ActionTimeout time.Duration
+	// EscalationHold is how long an escalated target must stay healthy
+	// (past SuccessThreshold) before its escalation clears. Default 0:
+	// it clears as soon as the target is healthy again (or on a forced
+	// RecoverNow).
+	EscalationHold time.Duration
 }
 
 // Backoff spaces recovery attempts: the n-th attempt after a reset waits
@@ -39,7 +44,7 @@ type Policy struct {
 type Backoff struct {
 	Base       time.Duration // default 10s
 	Max        time.Duration // default 5m
-	ResetAfter time.Duration // healthy this long resets the backoff and clears escalation; default 10m
+	ResetAfter time.Duration // healthy this long resets the backoff; default 10m
 	Jitter     float64       // fraction, default 0.1 (±10%); negative: none
 }
 
@@ -92,6 +97,7 @@ func (p Policy) Validate() error {
 	neg("Backoff.Max", p.Backoff.Max)
 	neg("Backoff.ResetAfter", p.Backoff.ResetAfter)
 	neg("Budget.Window", p.Budget.Window)
+	neg("EscalationHold", p.EscalationHold)
 	if p.FailureThreshold < 0 {
 		errs = append(errs, fmt.Errorf("policy.FailureThreshold is negative (%d)", p.FailureThreshold))
 	}

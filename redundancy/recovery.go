@@ -150,6 +150,11 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 		return nil, fmt.Errorf("recover %q: %w", name, ErrInterrupted)
 	}
 	now := o.clock.Now()
+	r, err := o.repairScope(t, r, now, mode)
+	if err != nil {
+		o.log.Debug("recovery held back", "target", name, "err", o.redactString(err.Error()))
+		return nil, err
+	}
 	if ok, err := o.gate(t, r, now, mode); !ok {
 		return nil, err
 	}
@@ -177,6 +182,8 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	t.backoffN++
 	t.nextAttempt = now.Add(backoffDelay(t.policy.Backoff, t.backoffN))
 	t.recoveries++
+	serial := t.recoveries
+	t.logAttempt(serial, now, mode == modeForced)
 	attemptNo := len(t.attempts)
 	o.dirty = true
 	o.mu.Unlock()
@@ -197,6 +204,7 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 			break
 		}
 		res := o.redactResult(o.runAction(ctx, stop, t, a, attemptNo, mode == modeForced))
+		res.Recovery = serial
 		results = append(results, res)
 		o.mu.Lock()
 		t.addHistory(res)
@@ -219,6 +227,10 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 		o.mu.Unlock()
 		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventRecoverySucceeded, Report: r, Attempt: attemptNo})
 	}
+	o.mu.Lock()
+	t.endAttempt(serial, failed, o.red)
+	o.mu.Unlock()
+	o.emit(o.alertsAfterRepair(t, failed)...)
 	o.saveState(false)
 	return results, failed
 }
@@ -235,12 +247,16 @@ func (o *Orchestrator) gate(t *target, r Report, now time.Time, mode attemptMode
 	}
 	spent := !o.dryRun && mode != modeForced && len(t.attempts) >= t.policy.Budget.Max
 	n := len(t.attempts)
+	var cause error
+	if spent {
+		cause = t.spentCause(n, now)
+	}
 	escalated := t.escalated && mode != modeForced
 	backoff := mode == modeScheduled && t.backoffN > 0 && now.Before(t.nextAttempt)
 	o.mu.Unlock()
 	switch {
 	case spent:
-		return false, o.escalate(t, r, now, fmt.Errorf("%d recovery attempts in %s did not bring %q back", n, t.policy.Budget.Window, t.spec.Name))
+		return false, o.escalate(t, r, now, cause)
 	case escalated:
 		return false, fmt.Errorf("recover %q: %w", t.spec.Name, ErrEscalated)
 	case backoff:
@@ -256,13 +272,16 @@ func (o *Orchestrator) escalate(t *target, r Report, now time.Time, cause error)
 	first := !t.escalated
 	t.escalated = true
 	var hist []ActionResult
+	var attempts []AttemptRecord
 	if first {
 		hist = t.windowHistory(now)
+		attempts = t.windowAttempts(now)
 		o.dirty = true
 	}
 	o.mu.Unlock()
 	if first {
-		o.emit(Event{Time: now, Target: t.spec.Name, Kind: EventEscalated, Report: r, Err: cause, History: hist})
+		o.emit(Event{Time: now, Target: t.spec.Name, Kind: EventEscalated, Report: r, Err: cause, History: hist, Attempts: attempts})
+		o.emit(o.alertsEscalated(t, r, now, cause, attempts)...)
 		o.saveState(false)
 	}
 	return fmt.Errorf("recover %q: %w: %w", t.spec.Name, ErrEscalated, cause)

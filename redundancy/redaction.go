@@ -86,6 +86,11 @@ func redactEvent(r *Redactor, e Event) Event {
 	e.Report = redactReport(r, e.Report)
 	e.Err = redactError(r, e.Err)
 	e.History = redactResults(r, e.History)
+	e.Attempts = redactAttempts(r, e.Attempts)
+	if e.Alert != nil {
+		a := redactAlert(r, *e.Alert)
+		e.Alert = &a
+	}
 	if e.Plan != nil {
 		plan := make([]string, len(e.Plan))
 		for i, a := range e.Plan {
@@ -94,6 +99,40 @@ func redactEvent(r *Redactor, e Event) Event {
 		e.Plan = plan
 	}
 	return e
+}
+
+// redactAttempts returns attempts with their text redacted by r.
+func redactAttempts(r *Redactor, as []AttemptRecord) []AttemptRecord {
+	if r == nil || len(as) == 0 {
+		return as
+	}
+	out := make([]AttemptRecord, len(as))
+	for i, a := range as {
+		a.Error = r.String(a.Error)
+		a.Actions = redactResults(r, a.Actions)
+		out[i] = a
+	}
+	return out
+}
+
+// redactAlert returns a with its text (summary, subjects, findings,
+// attempts, error) redacted by r.
+func redactAlert(r *Redactor, a Alert) Alert {
+	if r == nil {
+		return a
+	}
+	a.Summary = r.String(a.Summary)
+	a.Error = r.String(a.Error)
+	if len(a.Subjects) > 0 {
+		subj := make([]string, len(a.Subjects))
+		for i, s := range a.Subjects {
+			subj[i] = r.String(s)
+		}
+		a.Subjects = subj
+	}
+	a.Findings = redactReport(r, Report{Findings: a.Findings}).Findings
+	a.Attempts = redactAttempts(r, a.Attempts)
+	return a
 }
 
 func (o *Orchestrator) redactString(s string) string {

@@ -3,8 +3,9 @@ package redundancy
 import (
 	"context"
 	"errors"
-	"math"
 	"slices"
+	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,7 +18,7 @@ import (
 func (o *Orchestrator) Tick(ctx context.Context) Snapshot {
 	o.start()
 	forEach(o.concurrency, o.idleChildren(), func(c *Orchestrator) { c.Tick(ctx) })
-	due, _ := o.claimDue(o.clock.Now(), math.MaxInt)
+	due := o.claimDue(o.clock.Now())
 	forEach(o.concurrency, due, func(t *target) {
 		defer o.release(t)
 		o.process(ctx, t, true)
@@ -26,14 +27,26 @@ func (o *Orchestrator) Tick(ctx context.Context) Snapshot {
 	return o.Snapshot()
 }
 
-// forEach calls fn for every item on at most limit goroutines and waits.
+// forEach calls fn for every item on a pool of at most limit goroutines
+// (the caller's alone for a single item) and waits.
 func forEach[T any](limit int, items []T, fn func(T)) {
-	var g errgroup.Group
-	g.SetLimit(limit)
-	for _, it := range items {
-		g.Go(func() error { fn(it); return nil })
+	n := min(limit, len(items))
+	if n <= 1 {
+		for _, it := range items {
+			fn(it)
+		}
+		return
 	}
-	_ = g.Wait()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range n {
+		wg.Go(func() {
+			for i := next.Add(1) - 1; i < int64(len(items)); i = next.Add(1) - 1 {
+				fn(items[i])
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // CheckNow checks the named targets (all when none are named) at once,
@@ -66,8 +79,11 @@ func (o *Orchestrator) refreshChildren(ctx context.Context, ts []*target) {
 // Run checks and recovers targets on their schedules until ctx ends, and
 // runs the orchestrators nested in o (Nest) beside them. Each target is
 // handled on its own (a slow recovery of one does not hold up the checks of
-// the others), at most WithConcurrency at once. The event source of each
-// target (Target.Source) is watched meanwhile and wakes it.
+// the others) by a pool of WithConcurrency workers. Targets wait in a queue
+// ordered by their next check; Run sleeps until the earliest is due, so its
+// cost per check stays flat however many targets there are. Triggered
+// targets (Trigger, or the event source of a target, Target.Source, which
+// Run watches meanwhile) go to the workers ahead of due ones.
 //
 // When ctx ends Run stops starting work: no new check, no new recovery
 // attempt, and no further action of a plan already running (its recovery
@@ -101,53 +117,13 @@ func (o *Orchestrator) Run(ctx context.Context) error {
 		})
 	}
 	waitSources := o.watchSources(ctx)
-	var work errgroup.Group
-	work.SetLimit(o.concurrency)
-	o.schedule(ctx, &work)
-	_ = work.Wait()
+	waitWorkers := o.startWorkers(ctx, o.concurrency)
+	o.schedule(ctx)
+	waitWorkers()
 	_ = kids.Wait()
 	waitSources()
 	o.saveState(true)
 	return nil
-}
-
-// schedule is Run's loop: it starts the due targets on work (never more
-// than o.concurrency at once), saves the state when it is due, and sleeps
-// until the next target is due, a target is triggered or a worker is done.
-// It returns when ctx ends.
-func (o *Orchestrator) schedule(ctx context.Context, work *errgroup.Group) {
-	for ctx.Err() == nil {
-		now := o.clock.Now()
-		wait := time.Hour
-		if d, pending := o.saveDue(now); pending {
-			if d <= 0 {
-				o.saveState(false)
-			} else {
-				wait = d
-			}
-		}
-		free := o.concurrency - int(o.inflight.Load())
-		due, next := o.claimDue(now, free)
-		for _, t := range due {
-			o.inflight.Add(1)
-			work.Go(func() error {
-				defer o.poke()
-				defer o.inflight.Add(-1)
-				defer o.release(t)
-				o.process(ctx, t, true)
-				return nil
-			})
-		}
-		if !next.IsZero() {
-			wait = min(wait, max(next.Sub(now), 0))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-o.clock.After(wait):
-		case <-o.wake:
-		}
-	}
 }
 
 // start marks the orchestrator as started, the first time only: the state
@@ -172,57 +148,6 @@ func (o *Orchestrator) start() {
 	if len(stale) > 0 {
 		slices.Sort(stale)
 		o.log.Info("state: dropped the records of targets no longer configured", "path", o.statePath, "targets", stale)
-	}
-}
-
-// claimDue marks at most limit due or triggered targets busy and returns
-// them, with the earliest time another idle target falls due (zero when
-// the limit left due targets unclaimed: a finishing worker wakes the loop).
-func (o *Orchestrator) claimDue(now time.Time, limit int) (due []*target, next time.Time) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	full := false
-	for _, name := range o.order {
-		t := o.targets[name]
-		if t.busy {
-			continue
-		}
-		if t.triggered || !now.Before(t.nextCheck) {
-			if len(due) >= limit {
-				full = true
-				continue
-			}
-			t.busy, t.woken, t.triggered = true, t.triggered, false
-			if due == nil {
-				due = make([]*target, 0, min(limit, len(o.order)))
-			}
-			due = append(due, t)
-			continue
-		}
-		if next.IsZero() || t.nextCheck.Before(next) {
-			next = t.nextCheck
-		}
-	}
-	if full {
-		next = time.Time{}
-	}
-	return due, next
-}
-
-// release marks t idle again; when it was triggered meanwhile, the loop is
-// woken, and when its check was triggered and o is nested, the parent's
-// target for o is triggered (the child's fresh state is there to read).
-func (o *Orchestrator) release(t *target) {
-	o.mu.Lock()
-	t.busy = false
-	again, woken := t.triggered, t.woken
-	t.woken = false
-	o.mu.Unlock()
-	if again {
-		o.poke()
-	}
-	if l := o.parent.Load(); woken && l != nil {
-		l.parent.Trigger(l.name)
 	}
 }
 
@@ -251,7 +176,7 @@ func (o *Orchestrator) observe(t *target, r Report, scheduled bool, start time.T
 	if scheduled {
 		t.nextCheck = start.Add(t.policy.Interval)
 	}
-	evs, want := t.observe(stored, now)
+	evs, want := o.observeLocked(t, stored, now)
 	o.dirty = true
 	o.mu.Unlock()
 	o.emit(evs...)

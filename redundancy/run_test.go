@@ -75,7 +75,7 @@ func TestRunChecksOnSchedule(t *testing.T) {
 	require.Eventually(t, func() bool { return ch.Calls() == 1 }, 5*time.Second, time.Millisecond, "Run checks at once")
 	require.ErrorIs(t, o.Run(context.Background()), redundancy.ErrAlreadyRunning)
 
-	require.True(t, clock.BlockUntil(2, 5*time.Second), "Run waits for the next check")
+	require.True(t, clock.BlockUntil(1, 5*time.Second), "Run waits for the next check")
 	clock.Advance(9 * time.Second)
 	assert.Equal(t, 1, ch.Calls(), "not due yet")
 	clock.Advance(time.Second)

@@ -11,6 +11,8 @@ type Snapshot struct {
 	Status  Status        `json:"status"`
 	Time    time.Time     `json:"time"`
 	Targets []TargetState `json:"targets"`
+	// Silences are the silences set (Orchestrator.Silence), active or not.
+	Silences []SilenceState `json:"silences,omitempty"`
 }
 
 // TargetState is one target's state in a Snapshot.
@@ -28,6 +30,14 @@ type TargetState struct {
 	Escalated           bool           `json:"escalated"`
 	NextAttempt         time.Time      `json:"next_attempt,omitempty"` // backoff: no automatic attempt before this
 	History             []ActionResult `json:"history,omitempty"`      // the last 100 action results, oldest first
+	// Alerts are its pending and open alerts (its flapping alert first).
+	Alerts []Alert `json:"alerts,omitempty"`
+	// Silenced is the ID of an active silence of the whole target (every
+	// problem), if any.
+	Silenced string `json:"silenced,omitempty"`
+	// RepairsHeld says why its repairs are held back now (a maintenance
+	// window, a failing dependency), if they are.
+	RepairsHeld string `json:"repairs_held,omitempty"`
 }
 
 // Snapshot returns the current state of every target, in the order they
@@ -38,11 +48,13 @@ func (o *Orchestrator) Snapshot() Snapshot {
 	o.mu.Lock()
 	defer o.mu.Unlock()
 	s := Snapshot{Status: StatusHealthy, Time: now, Targets: make([]TargetState, 0, len(o.order))}
+	affected := o.affectedIndex()
 	for _, name := range o.order {
-		ts := o.targets[name].state(now)
+		ts := o.targetState(o.targets[name], now, affected)
 		s.Status = Worse(s.Status, ts.Status)
 		s.Targets = append(s.Targets, ts)
 	}
+	s.Silences = o.Silences()
 	return s
 }
 
@@ -55,7 +67,19 @@ func (o *Orchestrator) Target(name string) (TargetState, bool) {
 	if !ok {
 		return TargetState{}, false
 	}
-	return t.state(now), true
+	return o.targetState(t, now, o.affectedIndex()), true
+}
+
+// targetState is t.state with what the orchestrator knows about its alerts,
+// silences and holds; the caller holds o.mu.
+func (o *Orchestrator) targetState(t *target, now time.Time, affected map[string][]string) TargetState {
+	ts := t.state(now)
+	ts.Alerts = o.alertStates(t, now, affected)
+	ts.Silenced = o.silencedBy(t.spec.Name, "", now, false)
+	if t.spec.Recoverer != nil && t.isBad() {
+		ts.RepairsHeld = o.repairsHeld(t, now)
+	}
+	return ts
 }
 
 // state copies t; the caller holds the orchestrator's lock.

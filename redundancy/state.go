@@ -28,25 +28,28 @@ const (
 
 // stateFile is the JSON persisted by WithStateFile.
 type stateFile struct {
-	Version int                      `json:"version"`
-	Saved   time.Time                `json:"saved"`
-	Targets map[string]*targetRecord `json:"targets"`
+	Version  int                      `json:"version"`
+	Saved    time.Time                `json:"saved"`
+	Targets  map[string]*targetRecord `json:"targets"`
+	Silences []Silence                `json:"silences,omitempty"`
 }
 
 // targetRecord is what survives a restart of one target.
 type targetRecord struct {
-	Status       Status         `json:"status"`
-	LastCheck    time.Time      `json:"last_check,omitzero"`
-	Failures     int            `json:"failures"`
-	Successes    int            `json:"successes"`
-	NeedRecheck  bool           `json:"need_recheck,omitempty"`
-	HealthySince time.Time      `json:"healthy_since,omitzero"`
-	Attempts     []time.Time    `json:"attempts,omitempty"`
-	BackoffN     int            `json:"backoff_n"`
-	NextAttempt  time.Time      `json:"next_attempt,omitzero"`
-	Escalated    bool           `json:"escalated"`
-	Recoveries   int            `json:"recoveries"`
-	History      []ActionResult `json:"history,omitempty"`
+	Status       Status          `json:"status"`
+	LastCheck    time.Time       `json:"last_check,omitzero"`
+	Failures     int             `json:"failures"`
+	Successes    int             `json:"successes"`
+	NeedRecheck  bool            `json:"need_recheck,omitempty"`
+	HealthySince time.Time       `json:"healthy_since,omitzero"`
+	Attempts     []time.Time     `json:"attempts,omitempty"`
+	BackoffN     int             `json:"backoff_n"`
+	NextAttempt  time.Time       `json:"next_attempt,omitzero"`
+	Escalated    bool            `json:"escalated"`
+	Recoveries   int             `json:"recoveries"`
+	History      []ActionResult  `json:"history,omitempty"`
+	AttemptLog   []AttemptRecord `json:"attempt_log,omitempty"`
+	Alerts       *alertTrack     `json:"alerts,omitempty"`
 }
 
 func (t *target) record() *targetRecord {
@@ -55,6 +58,7 @@ func (t *target) record() *targetRecord {
 		NeedRecheck: t.needRecheck, HealthySince: t.healthySince,
 		Attempts: append([]time.Time(nil), t.attempts...), BackoffN: t.backoffN, NextAttempt: t.nextAttempt,
 		Escalated: t.escalated, Recoveries: t.recoveries, History: append([]ActionResult(nil), t.history...),
+		AttemptLog: append([]AttemptRecord(nil), t.attemptLog...), Alerts: t.al.record(),
 	}
 }
 
@@ -64,6 +68,10 @@ func (r *targetRecord) applyTo(t *target, red *Redactor) {
 	t.attempts, t.backoffN, t.nextAttempt = r.Attempts, r.BackoffN, r.NextAttempt
 	t.escalated, t.recoveries = r.Escalated, r.Recoveries
 	t.history = redactResults(red, r.History) // a file written before a secret was registered
+	t.attemptLog = redactAttempts(red, r.AttemptLog)
+	if r.Alerts != nil {
+		t.al = r.Alerts.restore(red)
+	}
 	t.report = Report{Status: r.Status, Summary: "restored from state file"}
 }
 
@@ -102,29 +110,44 @@ func (r *targetRecord) validate(now time.Time) error {
 		errs = append(errs, ahead("attempt", a))
 	}
 	for i, h := range r.History {
-		if h.Tries < 0 || h.Attempt < 0 || h.Elapsed < 0 {
-			errs = append(errs, fmt.Errorf("history[%d]: negative tries, attempt or elapsed", i))
+		if h.Tries < 0 || h.Attempt < 0 || h.Elapsed < 0 || h.Recovery < 0 {
+			errs = append(errs, fmt.Errorf("history[%d]: negative tries, attempt, recovery or elapsed", i))
 		}
 		errs = append(errs, ahead(fmt.Sprintf("history[%d].started", i), h.Started))
+	}
+	if len(r.AttemptLog) > attemptLogLimit {
+		errs = append(errs, fmt.Errorf("%d attempt_log entries (at most %d)", len(r.AttemptLog), attemptLogLimit))
+	}
+	for i, a := range r.AttemptLog {
+		if a.Recovery < 0 || a.Outcome < AttemptRunning || a.Outcome > AttemptRelapsed {
+			errs = append(errs, fmt.Errorf("attempt_log[%d]: recovery or outcome out of range", i))
+		}
+		errs = append(errs, ahead(fmt.Sprintf("attempt_log[%d].started", i), a.Started))
+	}
+	if r.Alerts != nil {
+		errs = append(errs, r.Alerts.validate(ahead))
 	}
 	return errors.Join(errs...)
 }
 
 // decodeState parses and validates a state file.
-func decodeState(data []byte, now time.Time) (map[string]*targetRecord, error) {
+func decodeState(data []byte, now time.Time) (map[string]*targetRecord, []Silence, error) {
 	var sf stateFile
 	if err := json.Unmarshal(data, &sf); err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if sf.Version != stateVersion {
-		return nil, fmt.Errorf("unsupported state version %d (want %d)", sf.Version, stateVersion)
+		return nil, nil, fmt.Errorf("unsupported state version %d (want %d)", sf.Version, stateVersion)
 	}
 	for name, rec := range sf.Targets {
 		if err := rec.validate(now); err != nil {
-			return nil, fmt.Errorf("target %q: %w", name, err)
+			return nil, nil, fmt.Errorf("target %q: %w", name, err)
 		}
 	}
-	return sf.Targets, nil
+	if len(sf.Silences) > MaxSilences {
+		return nil, nil, fmt.Errorf("%d silences (at most %d)", len(sf.Silences), MaxSilences)
+	}
+	return sf.Targets, sf.Silences, nil
 }
 
 // loadState reads the state file (at most MaxStateFileSize bytes). A
@@ -145,8 +168,10 @@ func (o *Orchestrator) loadState() {
 		return
 	}
 	if err == nil {
-		o.loaded, err = decodeState(data, o.clock.Now())
+		var sil []Silence
+		o.loaded, sil, err = decodeState(data, o.clock.Now())
 		if err == nil {
+			o.restoreSilences(sil, o.clock.Now())
 			return
 		}
 	}
@@ -209,6 +234,7 @@ func (o *Orchestrator) saveState(force bool) {
 	o.dirty, o.lastSave = false, now
 	o.saves++
 	o.mu.Unlock()
+	sf.Silences = o.savedSilences(now)
 	data, err := json.MarshalIndent(sf, "", "  ")
 	if err == nil {
 		err = fsutil.WriteFileAtomic(o.statePath, data, 0o600)

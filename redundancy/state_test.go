@@ -316,6 +316,8 @@ func TestRunThrottlesStateWrites(t *testing.T) {
 func FuzzStateFile(f *testing.F) {
 	f.Add([]byte(`{"version":1,"targets":{"web":{"status":"unhealthy","failures":3,"backoff_n":1,"recoveries":2,"escalated":true,"attempts":["2026-03-01T11:59:00Z"],"history":[{"target":"web","verb":"x","tries":1,"started":"2026-03-01T11:59:00Z","error":"boom"}]}}}`))
 	f.Add([]byte(`{"version":1,"targets":{"web":{"failures":-1}}}`))
+	f.Add([]byte(`{"version":1,"targets":{"web":{"status":"unhealthy","failures":3,"alerts":{"alerts":[{"problem":"test.down","state":"open","severity":"critical","first_seen":"2026-03-01T11:59:00Z","sent":true,"sent_severity":"critical","notified":1,"free":2}],"flap":{"problem":"redundancy.flapping","state":"open","severity":"warning","first_seen":"2026-03-01T11:00:00Z"},"bad_since":"2026-03-01T11:59:00Z","in_episode":true,"episode_start":"2026-03-01T11:59:00Z","episodes":["2026-03-01T11:59:00Z"]},"attempt_log":[{"recovery":1,"started":"2026-03-01T11:59:00Z","outcome":"succeeded then failed again"}]}},"silences":[{"id":"a","target":"web","until":"2026-03-01T13:00:00Z"},{"id":"b","target":"*","every":"0 2 * * *","duration":"1h","time_zone":"Nowhere/X"},{"id":"c","target":"*","every":"@daily","duration":"30m"}]}`))
+	f.Add([]byte(`{"version":1,"targets":{"web":{"alerts":{"alerts":[{"problem":"x","state":"resolved","severity":"nope"},null]}}}}`))
 	f.Add([]byte(`{"version":1,"targets":{"web":null,"other":{}}}`))
 	f.Add([]byte(`{"version":2}`))
 	f.Add([]byte(`not json`))

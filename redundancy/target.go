@@ -3,6 +3,7 @@ package redundancy
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 )
 
@@ -21,6 +22,18 @@ type Target struct {
 	// watches it for as long as it runs (Tick and the one-shot methods do
 	// not).
 	Source EventSource
+	// DependsOn names targets of the same orchestrator, added before this
+	// one, that this one needs (PM2 apps need the PM2 daemon). While one
+	// of them is failing, or has not been checked since this one began to
+	// fail, this target raises no alert of its own (the dependency's alert
+	// lists it in Affected) and its repairs are held back
+	// (ErrDependencyFailing) unless forced.
+	DependsOn []string
+	// ProblemDeps declares which of its problems follow from others (see
+	// ProblemDeps); providers export theirs.
+	ProblemDeps ProblemDeps
+	// Alerts says when its alerts page; zero fields take the defaults.
+	Alerts AlertPolicy
 
 	nested *Orchestrator // set by Nest: the child orchestrator this target stands for
 }
@@ -42,6 +55,17 @@ func (t Target) validate() error {
 	}
 	if err := t.Policy.Validate(); err != nil {
 		return fmt.Errorf("%w: target %q: %w", ErrInvalidTarget, t.Name, err)
+	}
+	if err := t.Alerts.Validate(); err != nil {
+		return fmt.Errorf("%w: target %q: %w", ErrInvalidTarget, t.Name, err)
+	}
+	if err := t.ProblemDeps.Validate(); err != nil {
+		return fmt.Errorf("%w: target %q: %w", ErrInvalidTarget, t.Name, err)
+	}
+	for i, d := range t.DependsOn {
+		if d == t.Name || slices.Contains(t.DependsOn[:i], d) {
+			return fmt.Errorf("%w: target %q: DependsOn names %q twice or itself", ErrInvalidTarget, t.Name, d)
+		}
 	}
 	return nil
 }

@@ -5,16 +5,22 @@ import "time"
 // target is the orchestrator's record of one Target. Fields below spec and
 // policy are guarded by Orchestrator.mu.
 type target struct {
-	spec   Target
-	policy Policy // spec.Policy with defaults
+	spec        Target
+	policy      Policy      // spec.Policy with defaults
+	alertPolicy AlertPolicy // spec.Alerts with defaults
 
 	status    Status
 	report    Report
 	lastCheck time.Time
 	nextCheck time.Time
 	busy      bool
-	triggered bool // Trigger asked for a check ahead of the schedule
-	woken     bool // the check under way was triggered
+	triggered bool   // Trigger asked for a check ahead of the schedule
+	woken     bool   // the check under way was triggered
+	listed    bool   // on the orchestrator's urgent or ready list (schedule.go)
+	urgent    bool   // listed on the urgent list
+	listing   uint64 // counts listings and claims: tells stale list entries
+	heapIdx   int    // index in the orchestrator's due heap; -1 when not in it
+	seq       int    // order of addition: breaks ties in the due heap
 
 	failures     int // consecutive degraded or unhealthy reports
 	successes    int // consecutive healthy reports
@@ -28,6 +34,9 @@ type target struct {
 	escalated   bool
 	recoveries  int // attempts ever made
 	history     []ActionResult
+	attemptLog  []AttemptRecord // the last attempts, with their outcomes
+
+	al alertTrack
 }
 
 const historyLimit = 100
@@ -57,9 +66,9 @@ func (t *target) observe(r Report, now time.Time) (evs []Event, wantRecovery boo
 		}
 		if now.Sub(t.healthySince) >= p.Backoff.ResetAfter {
 			t.backoffN = 0
-			if t.escalated {
-				t.escalated = false
-			}
+		}
+		if next == StatusHealthy && now.Sub(t.healthySince) >= p.EscalationHold {
+			t.escalated = false
 		}
 	case StatusDegraded, StatusUnhealthy:
 		t.failures++

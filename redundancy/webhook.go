@@ -17,14 +17,19 @@ import (
 	"github.com/sethvargo/go-retry"
 )
 
-// WebhookNotifier POSTs each event as JSON to a URL. Notify only queues the
-// event (a bounded queue; when it is full the oldest event is dropped and
+// WebhookNotifier POSTs each event (Notify) and each alert notice
+// (NotifyAlert) as JSON to a URL: register it with WithAlertNotifier for
+// alerts, WithNotifier for raw events. Notify and NotifyAlert only queue
+// (a bounded queue; when it is full the oldest item is dropped and
 // counted), and one goroutine delivers them in order, each with a timeout
 // and retries with exponential backoff on network errors, 429 and 5xx.
 // Close stops it after the queue drains or its context ends.
 //
-// The body is {"time","target","event","from","to","action","attempt",
-// "summary","error","findings"}; it never holds the URL, which may carry a
+// An event's body is {"type":"event","time","target","event","from","to",
+// "action","attempt","summary","error","findings"}; an alert's is the
+// Alert's JSON with "type":"alert" ("key", "notice", "state", "severity",
+// "first_seen", "opened", "resolved", ...). NewSlackNotifier posts
+// {"text": ...} instead. A body never holds the URL, which may carry a
 // secret, and the URL never appears in errors or logs. With
 // WithWebhookRedactor the body's text is redacted. A redirect is followed
 // only to the same scheme and host; a redirect elsewhere is not followed
@@ -38,8 +43,9 @@ type WebhookNotifier struct {
 	base    time.Duration
 	log     *slog.Logger
 	red     *Redactor
+	slack   bool // post {"text": ...} (NewSlackNotifier)
 
-	queue   chan Event
+	queue   chan webhookItem
 	done    chan struct{}
 	stop    context.Context // ends when Close gives up: the delivery in flight is abandoned
 	cancel  context.CancelFunc
@@ -92,7 +98,7 @@ func WithWebhookRetry(retries int, base time.Duration) WebhookOption {
 func WithWebhookQueue(n int) WebhookOption {
 	return func(w *WebhookNotifier) {
 		if n > 0 {
-			w.queue = make(chan Event, n)
+			w.queue = make(chan webhookItem, n)
 		}
 	}
 }
@@ -109,15 +115,29 @@ func WithWebhookLogger(l *slog.Logger) WebhookOption {
 // NewWebhookNotifier starts a notifier posting to url. It fails for a URL
 // that is not absolute http(s).
 func NewWebhookNotifier(url string, opts ...WebhookOption) (*WebhookNotifier, error) {
+	w, err := newWebhook(url)
+	if err != nil {
+		return nil, err
+	}
+	return w.start(opts)
+}
+
+// newWebhook checks url and returns a notifier with the defaults, not
+// started.
+func newWebhook(url string) (*WebhookNotifier, error) {
 	req, err := http.NewRequest(http.MethodPost, url, nil)
 	if err != nil || (req.URL.Scheme != "http" && req.URL.Scheme != "https") || req.URL.Host == "" {
 		return nil, errors.New("redundancy: webhook notifier: URL must be an absolute http or https URL")
 	}
-	w := &WebhookNotifier{
+	return &WebhookNotifier{
 		url: url, client: &http.Client{Timeout: 10 * time.Second}, headers: http.Header{},
 		retries: 3, base: time.Second, log: discardLogger(),
-		queue: make(chan Event, 256), done: make(chan struct{}),
-	}
+		queue: make(chan webhookItem, 256), done: make(chan struct{}),
+	}, nil
+}
+
+// start applies opts and starts the delivery goroutine.
+func (w *WebhookNotifier) start(opts []WebhookOption) (*WebhookNotifier, error) {
 	for _, o := range opts {
 		if o != nil {
 			o(w)
@@ -152,11 +172,45 @@ func sameHostRedirects(next func(*http.Request, []*http.Request) error) func(*ht
 	}
 }
 
+// webhookItem is one queued delivery: an event or an alert notice.
+type webhookItem struct {
+	ev *Event
+	al *Alert
+}
+
+func (it webhookItem) target() string {
+	if it.al != nil {
+		return it.al.Target
+	}
+	return it.ev.Target
+}
+
+func (it webhookItem) what() string {
+	if it.al != nil {
+		return "alert " + it.al.Notice.String() + " " + it.al.Key
+	}
+	return it.ev.Kind.String()
+}
+
+var (
+	_ Notifier      = (*WebhookNotifier)(nil)
+	_ AlertNotifier = (*WebhookNotifier)(nil)
+)
+
 // Notify queues e for delivery and returns at once.
 func (w *WebhookNotifier) Notify(_ context.Context, e Event) error {
+	return w.enqueue(webhookItem{ev: &e})
+}
+
+// NotifyAlert queues a for delivery and returns at once.
+func (w *WebhookNotifier) NotifyAlert(_ context.Context, a Alert) error {
+	return w.enqueue(webhookItem{al: &a})
+}
+
+func (w *WebhookNotifier) enqueue(it webhookItem) error {
 	for {
 		select {
-		case w.queue <- e:
+		case w.queue <- it:
 			return nil
 		default:
 		}
@@ -170,8 +224,8 @@ func (w *WebhookNotifier) Notify(_ context.Context, e Event) error {
 	}
 }
 
-// Stats returns how many events were delivered, failed after their retries,
-// and were dropped from a full queue.
+// Stats returns how many events and notices were delivered, failed after
+// their retries, and were dropped from a full queue.
 func (w *WebhookNotifier) Stats() (sent, failed, dropped int) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
@@ -194,14 +248,14 @@ func (w *WebhookNotifier) Close(ctx context.Context) error {
 func (w *WebhookNotifier) loop() {
 	defer close(w.done)
 	defer w.cancel()
-	for e := range w.queue {
+	for it := range w.queue {
 		if w.stop.Err() != nil {
 			w.mu.Lock()
 			w.dropped++
 			w.mu.Unlock()
 			continue
 		}
-		err := w.deliver(w.stop, e)
+		err := w.deliver(w.stop, it)
 		w.mu.Lock()
 		if err != nil {
 			w.failed++
@@ -210,13 +264,14 @@ func (w *WebhookNotifier) loop() {
 		}
 		w.mu.Unlock()
 		if err != nil {
-			w.log.Warn("webhook delivery failed", "target", e.Target, "event", e.Kind.String(), "err", err)
+			w.log.Warn("webhook delivery failed", "target", it.target(), "what", it.what(), "err", err)
 		}
 	}
 }
 
-// webhookBody is the JSON a webhook receives.
+// webhookBody is the JSON a webhook receives for an event.
 type webhookBody struct {
+	Type     string    `json:"type"` // "event"
 	Time     time.Time `json:"time"`
 	Target   string    `json:"target"`
 	Event    EventKind `json:"event"`
@@ -229,9 +284,16 @@ type webhookBody struct {
 	Findings []Finding `json:"findings,omitempty"`
 }
 
-func (w *WebhookNotifier) deliver(ctx context.Context, e Event) error {
-	e = redactEvent(w.red, e)
-	body := webhookBody{Time: e.Time, Target: e.Target, Event: e.Kind, Action: e.Action, Attempt: e.Attempt,
+// alertBody is the JSON a webhook (and a CommandNotifier) receives for an
+// alert notice.
+type alertBody struct {
+	Type string `json:"type"` // "alert"
+	Alert
+}
+
+// eventBody encodes an event for a webhook.
+func eventBody(e Event) ([]byte, error) {
+	body := webhookBody{Type: "event", Time: e.Time, Target: e.Target, Event: e.Kind, Action: e.Action, Attempt: e.Attempt,
 		Summary: e.Report.Summary, Findings: e.Report.Findings}
 	if e.Kind == EventStatusChanged {
 		body.From, body.To = &e.From, &e.To
@@ -239,9 +301,29 @@ func (w *WebhookNotifier) deliver(ctx context.Context, e Event) error {
 	if e.Err != nil {
 		body.Error = e.Err.Error()
 	}
-	data, err := json.Marshal(body)
+	return json.Marshal(body)
+}
+
+// encodeAlert encodes an alert notice (already redacted) as JSON.
+func encodeAlert(a Alert) ([]byte, error) { return json.Marshal(alertBody{Type: "alert", Alert: a}) }
+
+// body encodes it, redacted, in the notifier's format.
+func (w *WebhookNotifier) body(it webhookItem) ([]byte, error) {
+	switch {
+	case it.al != nil && w.slack:
+		return slackBody(slackAlertText(redactAlert(w.red, *it.al)))
+	case it.al != nil:
+		return encodeAlert(redactAlert(w.red, *it.al))
+	case w.slack:
+		return slackBody(redactEvent(w.red, *it.ev).String())
+	}
+	return eventBody(redactEvent(w.red, *it.ev))
+}
+
+func (w *WebhookNotifier) deliver(ctx context.Context, it webhookItem) error {
+	data, err := w.body(it)
 	if err != nil {
-		return fmt.Errorf("redundancy: webhook: encode event: %w", err)
+		return fmt.Errorf("redundancy: webhook: encode %s: %w", it.what(), err)
 	}
 	b := retry.WithMaxRetries(w.retries, retry.NewExponential(w.base))
 	return retry.Do(ctx, b, func(ctx context.Context) error {
