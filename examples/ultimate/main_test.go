@@ -23,14 +23,19 @@ func root(t *testing.T) string {
 }
 
 // goCmd runs the go command in dir without the network (the module cache
-// is warm) and returns its output.
-func goCmd(t *testing.T, dir string, args ...string) string {
+// is warm) and returns its output. Only a module of the test's own may
+// have its go.mod and go.sum updated (modOK): never this checkout's.
+func goCmd(t *testing.T, dir string, modOK bool, args ...string) string {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, "go", args...)
 	cmd.Dir = dir
-	cmd.Env = append(os.Environ(), "GOFLAGS=-mod=mod", "GOPROXY=off", "GOWORK=off")
+	flags := "GOFLAGS=-mod=readonly"
+	if modOK {
+		flags = "GOFLAGS=-mod=mod"
+	}
+	cmd.Env = append(os.Environ(), flags, "GOPROXY=off", "GOWORK=off")
 	cmd.WaitDelay = 10 * time.Second
 	out, err := cmd.CombinedOutput()
 	require.NoError(t, err, "go %s: %s", strings.Join(args, " "), out)
@@ -54,8 +59,8 @@ func TestCopiedMainBuildsInAnotherModule(t *testing.T) {
 	sum, err := os.ReadFile(filepath.Join(src, "go.sum"))
 	require.NoError(t, err)
 	require.NoError(t, os.WriteFile(filepath.Join(dir, "go.sum"), sum, 0o644))
-	goCmd(t, dir, "build", "-o", "mylauncher", ".")
-	deps := goCmd(t, dir, "list", "-deps", ".")
+	goCmd(t, dir, true, "build", "-o", "mylauncher", ".")
+	deps := goCmd(t, dir, true, "list", "-deps", ".")
 	assert.NotContains(t, deps, "github.com/uras-dev/uras/internal/demo")
 	assert.NotContains(t, "\n"+deps, "\ntesting\n")
 
@@ -92,11 +97,11 @@ func TestExamplesLinkNoTestCode(t *testing.T) {
 		return out
 	}
 	format := []string{"list", "-deps", "-f", "{{.Standard}} {{.ImportPath}}"}
-	deps := goCmd(t, root(t), append(format, "./examples/...")...)
+	deps := goCmd(t, root(t), false, append(format, "./examples/...")...)
 	assert.Contains(t, deps, "false github.com/uras-dev/uras/pm2\n", "the listing is what it seems")
 	assert.Empty(t, bad(deps), "production binaries")
 
-	withDemo := goCmd(t, root(t), "list", "-deps", "-tags", "demo", "-f", "{{.Standard}} {{.ImportPath}}", "./examples/...")
+	withDemo := goCmd(t, root(t), false, "list", "-deps", "-tags", "demo", "-f", "{{.Standard}} {{.ImportPath}}", "./examples/...")
 	assert.Contains(t, bad(withDemo), "github.com/uras-dev/uras/internal/demo")
 	assert.Contains(t, bad(withDemo), "testing", "the check sees test code when it is there")
 }
