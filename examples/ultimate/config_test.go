@@ -2,7 +2,11 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"io"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"testing"
@@ -152,7 +156,7 @@ netlify:
 	require.Len(t, sys.Parts, 2)
 	assert.Equal(t, []string{"github-octo-app"}, sys.Parts[0].Orch.Names())
 	assert.Equal(t, []string{"netlify-shop"}, sys.Parts[1].Orch.Names())
-	assert.Contains(t, sys.Notes, "alerts: no webhooks configured: events are logged only")
+	assert.Contains(t, sys.Notes, "alerts: no webhooks configured: alerts are logged only")
 	assert.Contains(t, sys.Notes, "pm2: not configured")
 	assert.Equal(t, redundancy.StatusHealthy, sys.Root.CheckNow(ctx).Status)
 	assert.Equal(t, "<"+redundancy.Redacted+">", "<"+red.String(netlifytest.DefaultToken)+">", "the tokens read are redacted")
@@ -166,5 +170,51 @@ netlify:
 	require.NoError(t, sys.Close(ctx))
 	for _, name := range []string{"master", "github", "netlify"} {
 		assert.FileExists(t, filepath.Join(state, "state-"+name+".json"), "the monitor persists every orchestrator's state")
+	}
+}
+
+// The webhooks receive alerts (not every event): a function endpoint that
+// stays down opens one.
+func TestBuildSendsAlertsToTheWebhooks(t *testing.T) {
+	t.Parallel()
+	down := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusBadGateway) }))
+	t.Cleanup(down.Close)
+	got := make(chan []byte, 64)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		got <- b
+		w.WriteHeader(http.StatusNoContent)
+	}))
+	t.Cleanup(hook.Close)
+	yaml := `
+state: {dir: ` + t.TempDir() + `}
+policy: {failure_threshold: 1}
+netlify:
+  probes: [{name: hello, url: "` + down.URL + `/hello"}]
+alerts:
+  webhooks: [{url: "` + hook.URL + `/alerts?token=hook-secret"}]
+`
+	cfg, set, err := launch.ParseYAML[Config]("f.yaml", []byte(yaml), env())
+	require.NoError(t, err)
+	red := redundancy.NewRedactor(set.Secrets...)
+	ctx := context.Background()
+	sys, err := build(ctx, cfg, launch.Build{Logger: func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }, Redactor: red, Getenv: env()})
+	require.NoError(t, err)
+	assert.NotContains(t, sys.Notes, "alerts: no webhooks configured: alerts are logged only")
+	for range 3 {
+		sys.Root.Tick(ctx)
+	}
+	require.NoError(t, sys.Close(ctx))
+	var types []any
+	for len(got) > 0 {
+		raw := <-got
+		assert.NotContains(t, string(raw), "hook-secret", "the URL's secret is in no body")
+		var body map[string]any
+		require.NoError(t, json.Unmarshal(raw, &body))
+		types = append(types, body["type"])
+	}
+	require.NotEmpty(t, types, "the endpoint that stays down was alerted")
+	for _, ty := range types {
+		assert.Equal(t, "alert", ty, "alerts, not raw events")
 	}
 }

@@ -96,10 +96,10 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 	}()
 	alerts := []redundancy.Option{redundancy.WithNotifier(reports)}
 	for _, h := range hooks {
-		alerts = append(alerts, redundancy.WithNotifier(h))
+		alerts = append(alerts, redundancy.WithAlertNotifier(h)) // alerts (open, renotify, resolved), not every event
 	}
 	if len(hooks) == 0 {
-		sys.Notes = append(sys.Notes, "alerts: no webhooks configured: events are logged only")
+		sys.Notes = append(sys.Notes, "alerts: no webhooks configured: alerts are logged only")
 	}
 	orchestrator := func(name, part string) *redundancy.Orchestrator {
 		opts := append(b.Options(part), alerts...)
