@@ -2,6 +2,8 @@ package redundancy
 
 import (
 	"context"
+	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -77,3 +79,45 @@ type ActionResult struct {
 
 // OK reports whether the action succeeded (or was only planned).
 func (r ActionResult) OK() bool { return r.Err == nil && r.Error == "" }
+
+// MarshalJSON encodes r with Elapsed as a duration string ("1.5s"), as
+// people and time.ParseDuration read it.
+func (r ActionResult) MarshalJSON() ([]byte, error) {
+	type plain ActionResult
+	return json.Marshal(struct {
+		plain
+		Elapsed string `json:"elapsed"`
+	}{plain(r), r.Elapsed.String()})
+}
+
+// UnmarshalJSON decodes what MarshalJSON encodes; Elapsed may also be a
+// number of nanoseconds (state files written before it was a string).
+func (r *ActionResult) UnmarshalJSON(b []byte) error {
+	type plain ActionResult
+	aux := struct {
+		*plain
+		Elapsed json.RawMessage `json:"elapsed"`
+	}{plain: (*plain)(r)}
+	if err := json.Unmarshal(b, &aux); err != nil {
+		return err
+	}
+	r.Elapsed = 0
+	if len(aux.Elapsed) == 0 || string(aux.Elapsed) == "null" {
+		return nil
+	}
+	var s string
+	if err := json.Unmarshal(aux.Elapsed, &s); err == nil {
+		d, err := time.ParseDuration(s)
+		if err != nil {
+			return fmt.Errorf("redundancy: action result: elapsed: %w", err)
+		}
+		r.Elapsed = d
+		return nil
+	}
+	var ns int64
+	if err := json.Unmarshal(aux.Elapsed, &ns); err != nil {
+		return fmt.Errorf("redundancy: action result: elapsed %s: want a duration such as \"1.5s\"", aux.Elapsed)
+	}
+	r.Elapsed = time.Duration(ns)
+	return nil
+}

@@ -26,11 +26,11 @@ type checkResult struct {
 	panic  *PanicError
 }
 
-// check runs the target's checker with its timeout, containing panics and
+// runCheck runs the target's checker with its timeout, containing panics and
 // overruns: both give a StatusUnknown report with an error. A checker that
 // overruns is left to finish on its own: whatever it returns (or panics
 // with) later is dropped, never emitted.
-func (o *Orchestrator) check(ctx context.Context, t *target) Report {
+func (o *Orchestrator) runCheck(ctx context.Context, t *target) Report {
 	name := t.spec.Name
 	cctx, cancel := context.WithTimeout(ctx, t.policy.Timeout)
 	defer cancel()

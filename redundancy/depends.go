@@ -109,7 +109,7 @@ func (o *Orchestrator) targetHold(t *target, depth int) (by string, wait bool) {
 		if p.lastCheck.IsZero() || !since.IsZero() && p.lastCheck.Before(since) {
 			if !p.triggered {
 				p.triggered = true
-				o.poke()
+				o.listLocked(p) // as Trigger does: the scheduler checks it next
 			}
 			return name, true
 		}

@@ -15,7 +15,8 @@
 //     consecutive bad reports; then its recoverer plans Actions and the
 //     orchestrator runs them one by one, each retried (go-retry), stopping
 //     at the first that still fails. Unknown reports never trigger a
-//     recovery.
+//     recovery, unless Policy.UnknownIsFailing says a check that cannot
+//     run is itself the failure.
 //   - Attempts are spaced by an exponential Backoff and capped by a Budget;
 //     past it the target is escalated: an EventEscalated event, no more
 //     actions, checks go on. Being healthy again (past SuccessThreshold,
@@ -43,6 +44,14 @@
 // of another: a master watches and repairs child orchestrators, one per
 // system, each keeping its own policies and budgets.
 //
+// Operating it: LivenessHandler (/livez) fails when the loop stops making
+// progress (checks overdue, a check or action past its timeout),
+// ReadinessHandler (/readyz) when a critical target fails (a
+// Target.Criticality of NonCritical only warns, in Handler too).
+// SubscribeChecks sees every check, for metrics: package
+// redundancy/metrics exports all of it to Prometheus. At debug level the
+// logger gets one line per check and per decision not to recover.
+//
 // Manual control: CheckNow checks without recovering, Plan is the dry run,
 // RecoverNow recovers at once (Force past the budget). Run stops starting
 // work when its context ends, lets the action in flight finish, records
@@ -54,6 +63,8 @@
 //	err := o.Add(redundancy.Target{Name: "api", Checker: checker, Recoverer: recoverer})
 //	go o.Run(ctx)
 //	http.Handle("/health", o.Handler())
+//	http.Handle("/livez", o.LivenessHandler())
+//	http.Handle("/readyz", o.ReadinessHandler())
 //
 // Test code built on it with package redundancytest: a FakeClock to drive
 // time, scripted checkers and recoverers, and an event Recorder.

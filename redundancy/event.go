@@ -57,6 +57,7 @@ type Event struct {
 	To      Status // EventStatusChanged
 	Report  Report // the report that led to the event, when there is one
 	Action  string // "verb subject" for action events
+	Verb    string // the action's verb alone, for action events
 	Attempt int    // recovery attempt number within the budget window (1-based)
 	Err     error
 	// History is set on EventEscalated: the action results of the attempts

@@ -52,6 +52,7 @@ type Orchestrator struct {
 	emitMu sync.Mutex                 // serialises delivery: subscribers see one event at a time
 	wake   chan struct{}              // pokes Run's loop (schedule.go)
 	parent atomic.Pointer[parentLink] // set when o is nested in another orchestrator
+	ops    ops                        // check subscribers and work in flight (observe.go, liveness.go)
 
 	mu       sync.Mutex
 	targets  map[string]*target
@@ -103,6 +104,7 @@ func New(opts ...Option) *Orchestrator {
 	for _, opt := range opts {
 		opt(o)
 	}
+	o.ops.created = o.clock.Now()
 	if o.statePath != "" {
 		o.loadState()
 	}

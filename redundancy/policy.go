@@ -32,6 +32,13 @@ type Policy struct {
 	RetryDelay time.Duration
 	// ActionTimeout bounds one run of an action's Do. Default 2m.
 	ActionTimeout time.Duration
+	// UnknownIsFailing counts a report of a check that could not run
+	// (StatusUnknown: ErrorReport, a timeout, a panic) as unhealthy: it
+	// counts toward FailureThreshold, turns the target unhealthy and starts
+	// its recovery, and the health endpoints say fail. Default false:
+	// unknown is shown as such (a warning) and never recovered. Set it for
+	// a checker whose error is itself the failure (a database ping).
+	UnknownIsFailing bool
 	// EscalationHold is how long an escalated target must stay healthy
 	// (past SuccessThreshold) before its escalation clears. Default 0:
 	// it clears as soon as the target is healthy again (or on a forced

@@ -211,11 +211,11 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 		o.dirty = true
 		o.mu.Unlock()
 		if res.Err != nil {
-			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: a.String(), Attempt: attemptNo, Err: res.Err})
+			o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionFailed, Action: a.String(), Verb: a.Verb, Attempt: attemptNo, Err: res.Err})
 			failed = fmt.Errorf("recover %q: %s: %w", name, a, res.Err)
 			break
 		}
-		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: a.String(), Attempt: attemptNo})
+		o.emit(Event{Time: o.clock.Now(), Target: name, Kind: EventActionSucceeded, Action: a.String(), Verb: a.Verb, Attempt: attemptNo})
 		o.saveState(false)
 	}
 	if failed != nil {
@@ -254,6 +254,7 @@ func (o *Orchestrator) gate(t *target, r Report, now time.Time, mode attemptMode
 	escalated := t.escalated && mode != modeForced
 	backoff := mode == modeScheduled && t.backoffN > 0 && now.Before(t.nextAttempt)
 	o.mu.Unlock()
+	o.debugGate(t, now, mode, !spent && !escalated && !backoff, escalated, backoff)
 	switch {
 	case spent:
 		return false, o.escalate(t, r, now, cause)

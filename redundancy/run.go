@@ -161,6 +161,7 @@ func (o *Orchestrator) process(ctx context.Context, t *target, scheduled bool) {
 		return
 	}
 	want := o.observe(t, r, scheduled, start)
+	o.debugDecision(ctx, t, r, want, scheduled)
 	if scheduled && want && t.spec.Recoverer != nil {
 		_, _ = o.recoverTarget(ctx, t, r, modeScheduled)
 	}

@@ -60,7 +60,9 @@ func (o *Orchestrator) runAction(ctx, stop context.Context, t *target, a Action,
 	for {
 		res.Tries++
 		actx, cancel := context.WithTimeout(base, p.ActionTimeout)
+		id := o.ops.work.begin(workAction, t.spec.Name, o.clock.Now(), p.ActionTimeout)
 		last = safeDo(actx, a)
+		o.ops.work.end(id)
 		cancel()
 		if last == nil {
 			break

@@ -22,14 +22,19 @@ type TargetState struct {
 	Report Report `json:"report"`
 	// Error is Report.Err's message, for JSON.
 	Error               string         `json:"error,omitempty"`
-	LastCheck           time.Time      `json:"last_check"`
-	NextCheck           time.Time      `json:"next_check"`
+	LastCheck           time.Time      `json:"last_check,omitzero"`
+	NextCheck           time.Time      `json:"next_check,omitzero"`
 	ConsecutiveFailures int            `json:"consecutive_failures"`
 	Recoveries          int            `json:"recoveries"`  // attempts ever made
 	BudgetLeft          int            `json:"budget_left"` // attempts left in the current window
 	Escalated           bool           `json:"escalated"`
-	NextAttempt         time.Time      `json:"next_attempt,omitempty"` // backoff: no automatic attempt before this
-	History             []ActionResult `json:"history,omitempty"`      // the last 100 action results, oldest first
+	NextAttempt         time.Time      `json:"next_attempt,omitzero"` // backoff: no automatic attempt before this
+	History             []ActionResult `json:"history,omitempty"`     // the last 100 action results, oldest first
+	// Criticality is the target's (Target.Criticality).
+	Criticality Criticality `json:"criticality"`
+	// Source is the connection of the target's event source, when its
+	// Source or Checker reports one (ConnectionReporter).
+	Source SourceState `json:"source,omitempty"`
 	// Alerts are its pending and open alerts (its flapping alert first).
 	Alerts []Alert `json:"alerts,omitempty"`
 	// Silenced is the ID of an active silence of the whole target (every
@@ -95,6 +100,8 @@ func (t *target) state(now time.Time) TargetState {
 		BudgetLeft:          t.budgetLeft(now),
 		Escalated:           t.escalated,
 		History:             slices.Clone(t.history),
+		Criticality:         t.spec.Criticality,
+		Source:              t.spec.sourceState(),
 	}
 	if t.report.Err != nil {
 		ts.Error = t.report.Err.Error()

@@ -20,8 +20,13 @@ type Target struct {
 	Policy Policy
 	// Source, when set, wakes the target between its scheduled checks: Run
 	// watches it for as long as it runs (Tick and the one-shot methods do
-	// not).
+	// not). A Source (or a Checker) that implements ConnectionReporter has
+	// its connection shown in TargetState.Source and in metrics.
 	Source EventSource
+	// Criticality says whether the target's failure fails the whole
+	// (Critical, the zero value) or only warns (NonCritical): see
+	// Snapshot.Health and Snapshot.Readiness. Either way it is recovered.
+	Criticality Criticality
 	// DependsOn names targets of the same orchestrator, added before this
 	// one, that this one needs (PM2 apps need the PM2 daemon). While one
 	// of them is failing, or has not been checked since this one began to

@@ -49,7 +49,11 @@ func (t *target) observe(r Report, now time.Time) (evs []Event, wantRecovery boo
 	prev := t.status
 	next := prev
 	p := t.policy
-	switch r.Status {
+	st := r.Status
+	if st == StatusUnknown && p.UnknownIsFailing {
+		st = StatusUnhealthy // a check that cannot run is itself the failure
+	}
+	switch st {
 	case StatusHealthy:
 		t.successes++
 		t.failures, t.unknowns = 0, 0
@@ -75,7 +79,7 @@ func (t *target) observe(r Report, now time.Time) (evs []Event, wantRecovery boo
 		t.successes, t.unknowns = 0, 0
 		t.healthySince = time.Time{}
 		if t.failures >= p.FailureThreshold {
-			next = r.Status
+			next = st
 			wantRecovery = true
 		}
 	default: // unknown: the check could not run

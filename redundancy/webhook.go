@@ -232,6 +232,9 @@ func (w *WebhookNotifier) Stats() (sent, failed, dropped int) {
 	return w.sent, w.failed, w.dropped
 }
 
+// Queued returns how many events wait in the queue for delivery.
+func (w *WebhookNotifier) Queued() int { return len(w.queue) }
+
 // Close delivers what is queued and stops, or gives up when ctx ends: the
 // delivery in flight is then abandoned and the rest of the queue dropped.
 func (w *WebhookNotifier) Close(ctx context.Context) error {

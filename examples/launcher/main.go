@@ -40,7 +40,7 @@ type Config struct {
 }
 
 var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the demo verb
-	Name: "launcher", Title: "uras comprehensive launcher", LogFile: "comprehensive-launcher.log",
+	Name: "launcher", Title: "uras comprehensive launcher",
 	Summary: "launcher keeps PM2, GitHub Actions and Netlify automations alive with one orchestrator\nover every configured target.",
 	Help:    "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n(or the variables token_env names), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
 	Load:    launch.YAML[Config](defaultConfig),

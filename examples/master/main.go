@@ -41,7 +41,7 @@ type Config struct {
 }
 
 var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the demo verb
-	Name: "master", Title: "uras master orchestrator", LogFile: "master-orchestrator.log",
+	Name: "master", Title: "uras master orchestrator",
 	Summary: "master keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system, each a target of a master that recovers a system as a whole.",
 	Help:    "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n(or the variables token_env names), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
 	Load:    launch.YAML[Config](defaultConfig),

@@ -48,7 +48,7 @@ type Config struct {
 }
 
 var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the demo verb
-	Name: "ultimate", Title: "uras ultimate redundancy", LogFile: "ultimate-redundancy.log",
+	Name: "ultimate", Title: "uras ultimate redundancy",
 	Summary: "ultimate keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system under a master, with webhook alerts, persisted state and escalation reports.",
 	Help:    "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n(or the variables token_env names), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
 	Load:    launch.YAML[Config](defaultConfig),

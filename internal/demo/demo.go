@@ -141,6 +141,8 @@ func Run(ctx context.Context, o Options) error {
 	}
 
 	faulted := make(chan struct{})
+	tl := newTimeline([]string{"pm2", "github", "netlify"})
+	systemOf := systems(sys)
 	recovered := map[string]int{}
 	var mu sync.Mutex
 	cancelSub := subscribe(sys, func(e redundancy.Event) {
@@ -149,6 +151,7 @@ func Run(ctx context.Context, o Options) error {
 		default:
 			return
 		}
+		tl.event(systemOf[e.Target], e)
 		switch e.Kind {
 		case redundancy.EventStatusChanged:
 			if e.To == redundancy.StatusHealthy {
@@ -200,7 +203,10 @@ func Run(ctx context.Context, o Options) error {
 	defer func() { stopRun(); <-runDone; <-watchDone }()
 
 	end := p.start.Add(o.Duration)
-	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { st := status(); return st.Status == redundancy.StatusHealthy && checkedAll(st) }) {
+	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { st := status(); return st.Status == redundancy.StatusHealthy && checkedAll(st) },
+		func(waited time.Duration) {
+			p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), status().Status)
+		}) {
 		launch.Render(o.Out, status())
 		return fmt.Errorf("demo: the environment did not come up healthy: %w", ErrNotRecovered)
 	}
@@ -216,8 +222,11 @@ func Run(ctx context.Context, o Options) error {
 	if err != nil {
 		return fmt.Errorf("demo: inject pm2 fault: %w", err)
 	}
+	tl.fault("pm2", time.Now())
 	p.say("fault     pm2: %s", what)
+	tl.fault("github", time.Now())
 	p.say("fault     github: %s", gh.Break())
+	tl.fault("netlify", time.Now())
 	p.say("fault     netlify: %s", nf.Break())
 	close(faulted)
 	injected := time.Now()
@@ -238,7 +247,10 @@ func Run(ctx context.Context, o Options) error {
 				p.say("verified  %s: fault repaired %.1fs after injection", c.name, done[c.name].Seconds())
 			}
 		}
-		return len(done) == len(checks) && status().Status == redundancy.StatusHealthy
+		// The root's own view too: a master sees its systems healthy at its next check.
+		return len(done) == len(checks) && status().Status == redundancy.StatusHealthy && sys.Root.Snapshot().Status == redundancy.StatusHealthy
+	}, func(waited time.Duration) {
+		p.say("waiting   %.0fs after the faults: %s", waited.Seconds(), tl.progress())
 	})
 	if allDone {
 		p.say("all faults recovered %.1fs after injection; watching until the end", time.Since(injected).Seconds())
@@ -250,6 +262,7 @@ func Run(ctx context.Context, o Options) error {
 	p.say("final dashboard")
 	final := status()
 	launch.Render(o.Out, final)
+	tl.render(o.Out)
 	code, ctype, hstatus := probeHealth(healthURL)
 	p.say("health endpoint: GET %s → %d %s, status %q", healthURL, code, ctype, hstatus)
 	closeSys(5 * time.Second) // deliver queued alerts and reports
@@ -298,13 +311,22 @@ func probeHealth(url string) (int, string, string) {
 	return resp.StatusCode, resp.Header.Get("Content-Type"), body.Status
 }
 
-// waitFor polls cond until it holds or the deadline passes.
-func waitFor(ctx context.Context, deadline time.Time, cond func() bool) bool {
+// beatEvery is how often the demo says it is still waiting.
+const beatEvery = 5 * time.Second
+
+// waitFor polls cond until it holds or the deadline passes, calling beat
+// with the time waited every beatEvery meanwhile.
+func waitFor(ctx context.Context, deadline time.Time, cond func() bool, beat func(waited time.Duration)) bool {
 	t := time.NewTicker(200 * time.Millisecond)
 	defer t.Stop()
+	start, lastBeat := time.Now(), time.Now()
 	for {
 		if cond() {
 			return true
+		}
+		if time.Since(lastBeat) >= beatEvery {
+			lastBeat = time.Now()
+			beat(time.Since(start))
 		}
 		if time.Now().After(deadline) {
 			return false
@@ -465,14 +487,18 @@ func addFakePM2(ctx context.Context, sys *launch.System, fake pm2.Client, b laun
 	return nil
 }
 
-// subscribe calls fn with the events of every orchestrator of sys, and
-// returns the function that cancels it.
+// subscribe calls fn with the events of the orchestrators that hold the
+// targets (the parts'; the root's when there are none), and returns the
+// function that cancels it.
 func subscribe(sys *launch.System, fn func(redundancy.Event)) func() {
-	orchs := []*redundancy.Orchestrator{sys.Root}
+	var orchs []*redundancy.Orchestrator
 	for _, p := range sys.Parts {
 		if !slices.Contains(orchs, p.Orch) {
 			orchs = append(orchs, p.Orch)
 		}
+	}
+	if len(orchs) == 0 {
+		orchs = append(orchs, sys.Root)
 	}
 	var cancels []func()
 	for _, o := range orchs {
@@ -483,4 +509,21 @@ func subscribe(sys *launch.System, fn func(redundancy.Event)) func() {
 			c()
 		}
 	}
+}
+
+// systems maps every target name of sys, nested orchestrators' included,
+// to the system (the part) it belongs to.
+func systems(sys *launch.System) map[string]string {
+	out := map[string]string{}
+	for _, p := range sys.Parts {
+		out[p.Name] = p.Name // a master's target for the system
+		names := p.Targets
+		if names == nil {
+			names = p.Orch.Names()
+		}
+		for _, n := range names {
+			out[n] = p.Name
+		}
+	}
+	return out
 }

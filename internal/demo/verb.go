@@ -26,10 +26,11 @@ func Verb[C any](cmd launch.Command[C]) launch.Verb {
 		sys, err := cmd.Build(ctx, cfg, b)
 		return sys, set, err
 	}
-	logFile := cmd.LogFile
+	logFile := cmd.LogName
 	if logFile == "" {
-		logFile = cmd.Name + ".log"
+		logFile = cmd.Name
 	}
+	logFile += ".log"
 	return launch.Verb{
 		Usage: "run against an embedded environment, inject faults, show the recovery (-duration, -fake-pm2)",
 		Run: func(ctx context.Context, inv launch.Invocation) int {

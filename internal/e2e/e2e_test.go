@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"os"
 	"os/exec"
@@ -236,7 +237,7 @@ func TestStartStatusStop(t *testing.T) {
 	assert.Equal(t, "healthy", st.Status)
 	assert.Equal(t, pid, st.PID)
 
-	r = run(t, dir, nil, "launcher", "-config", cfg, "logs", "-n", "3")
+	r = run(t, dir, nil, "launcher", "-config", cfg, "logs", "-n", "3", "-json")
 	assert.Equal(t, 0, r.code)
 	assert.Contains(t, r.stdout, `"msg":`)
 
@@ -306,6 +307,20 @@ func TestMonitorServesHealth(t *testing.T) {
 		return json.NewDecoder(resp.Body).Decode(&body) == nil && body["status"] == "pass" && len(body["checks"].(map[string]any)) > 0
 	}, 30*time.Second, 50*time.Millisecond)
 	assert.Contains(t, body["checks"], "netlify:status", "the master's view: one check per system")
+	base := strings.TrimSuffix(url, "/health")
+	for path, want := range map[string]string{
+		"/livez":   `"status": "pass"`,
+		"/readyz":  `"status": "pass"`,
+		"/metrics": `uras_target_status{status="healthy",system="netlify",target="netlify-functions"} 1`,
+	} {
+		resp, err := http.Get(base + path)
+		require.NoError(t, err)
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		require.NoError(t, err)
+		assert.Equal(t, http.StatusOK, resp.StatusCode, path)
+		assert.Contains(t, string(b), want, path)
+	}
 
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
 	require.NoError(t, cmd.Wait(), "stderr: %s", stderr.String())
@@ -332,7 +347,7 @@ alerts:
 		"HOOK=https://user:pw-secret-161@hooks.example/x", "REDUNDANCY_LOG_LEVEL=DEBUG"}
 	r := run(t, dir, env, "ultimate", "-config", cfg, "health-check")
 	assert.NotEqual(t, 2, r.code, "%s%s", r.stdout, r.stderr)
-	b, err := os.ReadFile(filepath.Join(dir, "logs", "ultimate-redundancy.log"))
+	b, err := os.ReadFile(logFile(dir, "ultimate"))
 	require.NoError(t, err)
 	logText := string(b)
 	assert.Contains(t, logText, `"msg":"configuration"`, "the debug line with the webhook URLs was written")
@@ -352,6 +367,7 @@ func TestDemo(t *testing.T) {
 		require.Equal(t, 0, r.code, "%s%s", r.stdout, r.stderr)
 		assert.Contains(t, r.stdout, "FAKE PM2")
 		assert.Contains(t, r.stdout, "RESULT: every fault recovered")
+		assertTimeline(t, r.stdout)
 	})
 	t.Run("real pm2", func(t *testing.T) {
 		t.Parallel()
@@ -365,6 +381,7 @@ func TestDemo(t *testing.T) {
 			"application/health+json", "RESULT: every fault recovered", "cleanup: PM2 daemon killed"} {
 			assert.Contains(t, r.stdout, want)
 		}
+		assertTimeline(t, r.stdout)
 		assert.NoDirExists(t, filepath.Dir(m[1]), "the demo removes its temporary directory")
 	})
 }

@@ -206,7 +206,11 @@ func logText(t *testing.T, path string) string {
 	return string(b)
 }
 
-var logFiles = map[string]string{"launcher": "comprehensive-launcher.log", "master": "master-orchestrator.log", "ultimate": "ultimate-redundancy.log"}
+// logFile returns the path of a command's log file of today under dir
+// (logs/<mode>-YYYY-MM-DD.log, the seed's layout).
+func logFile(dir, mode string) string {
+	return filepath.Join(dir, "logs", mode+"-"+time.Now().Format("2006-01-02")+".log")
+}
 
 // SIGTERM while a recovery is in flight: the monitor stops starting work,
 // lets the action finish, records its result (the log; in ultimate mode
@@ -228,7 +232,7 @@ func TestSIGTERMMidRecoveryRecordsTheResult(t *testing.T) {
 				t.Fatal("no recovery started")
 			}
 			require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-			logPath := filepath.Join(dir, "logs", logFiles[mode])
+			logPath := logFile(dir, mode)
 			require.Eventually(t, func() bool { return strings.Contains(logText(t, logPath), "waiting for in-flight work to finish") },
 				20*time.Second, 20*time.Millisecond)
 			select {
@@ -275,7 +279,7 @@ func TestSecondSIGTERMStopsNow(t *testing.T) {
 		t.Fatal("no recovery started")
 	}
 	require.NoError(t, cmd.Process.Signal(syscall.SIGTERM))
-	logPath := filepath.Join(dir, "logs", logFiles["launcher"])
+	logPath := logFile(dir, "launcher")
 	require.Eventually(t, func() bool { return strings.Contains(logText(t, logPath), "waiting for in-flight work to finish") },
 		20*time.Second, 20*time.Millisecond)
 	sent := time.Now()
@@ -460,7 +464,7 @@ alerts:
 	termMu.Lock()
 	outputs = append(outputs, "terminal\n"+term.String())
 	termMu.Unlock()
-	logs, err := os.ReadFile(filepath.Join(dir, "logs", "ultimate-redundancy.log"))
+	logs, err := os.ReadFile(logFile(dir, "ultimate"))
 	require.NoError(t, err)
 	outputs = append(outputs, "log file\n"+string(logs))
 	reports, _ := filepath.Glob(filepath.Join(dir, "state", "escalations", "*.json"))

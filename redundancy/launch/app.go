@@ -12,6 +12,7 @@ import (
 	"strings"
 
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
 
 // app is one invocation.
@@ -32,10 +33,10 @@ var builtins = map[string]string{
 	"stop":         "stop the detached monitor (signal, wait, remove the PID file)",
 	"restart":      "stop, then start",
 	"status":       "the dashboard of the running monitor (-json for machines)",
-	"logs":         "print the log file (-n lines, -follow to keep reading)",
+	"logs":         "print the log as text (-n lines; follow or -follow; -system pm2,github; -level warn; -json raw)",
 	"health-check": "check everything once: exit 0 healthy, 1 otherwise (-json)",
 	"recover":      "plan and apply recoveries now (-dry-run prints the plan only, -force ignores budgets)",
-	"monitor":      "run in the foreground: live dashboard, health endpoint on -listen",
+	"monitor":      "run in the foreground: live dashboard, endpoints on -listen (below)",
 }
 
 var builtinOrder = []string{"start", "stop", "restart", "status", "logs", "health-check", "recover", "monitor"}
@@ -123,8 +124,21 @@ func (a *app[C]) usage(w io.Writer) {
 		fmt.Fprintf(w, "\n%s\n", strings.TrimRight(a.cmd.Help, "\n"))
 	}
 	fmt.Fprintf(w, `
-Log levels: %s sets every logger's, <PART>%s one part's (DEBUG, INFO, WARN, ERROR).
-Logs: <log dir>/%s (JSON, rotated). PID and status files: <state dir>/%s.pid, %s.status.json.
+Log levels: %s sets every logger's, <PART>%s one part's (DEBUG, INFO, WARN, ERROR);
+at DEBUG every check and every decision not to recover is logged.
+Logs: <log dir>/%s, one JSON file per day (rotated at 10 MB, gzipped, kept 30 days).
+PID and status files: <state dir>/%s.pid, %s.status.json.
+
+endpoints (monitor -listen ADDR, or the configuration's; a bearer token beyond loopback):
+  /health   the root's health as application/health+json: 200 pass or warn, 503 fail
+  /livez    liveness: 503 when the loop is wedged (checks overdue, work past its timeout)
+  /readyz   readiness: 503 while a critical target fails or was never checked
+  /metrics  Prometheus metrics (uras_*), text format
+  /status   the dashboard as JSON
+
+Under systemd (Type=notify): READY=1 once running, WATCHDOG=1 at half of WatchdogSec while
+the loop makes progress, STOPPING=1. %s: a dead man's switch pinged while
+alive and ready (Healthchecks.io, an Uptime Kuma push URL).
 
 exit codes:
   0  success; health-check healthy
@@ -132,15 +146,19 @@ exit codes:
   2  usage or configuration error
   3  status: not running
   4  start/monitor: already running
-`, EnvLogLevel, envPartLevelSuffix, a.logFile(), a.cmd.Name, a.cmd.Name)
+`, EnvLogLevel, envPartLevelSuffix, a.logFile(), a.cmd.Name, a.cmd.Name, EnvHeartbeatURL)
 }
 
-func (a *app[C]) logFile() string {
-	if a.cmd.LogFile != "" {
-		return a.cmd.LogFile
+// logName is the stem of the daily log files.
+func (a *app[C]) logName() string {
+	if a.cmd.LogName != "" {
+		return a.cmd.LogName
 	}
-	return a.cmd.Name + ".log"
+	return a.cmd.Name
 }
+
+// logFile is the pattern of the daily log files' names, for people.
+func (a *app[C]) logFile() string { return a.logName() + "-YYYY-MM-DD.log" }
 
 // flags returns a verb's flag set with -config.
 func (a *app[C]) flags(verb string) *flag.FlagSet {
@@ -191,6 +209,16 @@ func (a *app[C]) load() (config[C], bool) {
 		fmt.Fprintf(a.stderr, "%s: %v\n", a.cmd.Name, err)
 		return c, false
 	}
+	if u := lookupEnv(a.env, EnvHeartbeatURL); u != "" {
+		c.set.HeartbeatURL = u
+	}
+	a.red.Add(c.set.HeartbeatURL)
+	if c.set.HeartbeatURL != "" {
+		if err := checkHeartbeatURL(c.set.HeartbeatURL); err != nil {
+			fmt.Fprintf(a.stderr, "%s: %v (Settings.HeartbeatURL or %s)\n", a.cmd.Name, err, EnvHeartbeatURL)
+			return c, false
+		}
+	}
 	c.set.fill()
 	a.red.Add(c.set.Secrets...)
 	a.red.Add(c.set.Token)
@@ -198,7 +226,7 @@ func (a *app[C]) load() (config[C], bool) {
 }
 
 func (a *app[C]) openLogs(set Settings, term io.Writer) (*Logs, error) {
-	return OpenLogs(LogOptions{Path: filepath.Join(set.LogDir, a.logFile()), Rotation: set.Rotation,
+	return OpenLogs(LogOptions{Dir: set.LogDir, Name: a.logName(), Rotation: set.Rotation,
 		Level: set.Level, Levels: set.Levels, Terminal: term, Redactor: a.red})
 }
 
@@ -206,12 +234,18 @@ func (a *app[C]) openLogs(set Settings, term io.Writer) (*Logs, error) {
 func (a *app[C]) build(ctx context.Context, c config[C], logs *Logs, b Build) (*System, error) {
 	b.Logger, b.Redactor = logs.Logger, a.red
 	b.Getenv = func(name string) string { return lookupEnv(a.env, name) }
+	if b.Metrics == nil {
+		b.Metrics = metrics.New()
+	}
 	logs.Logger("").Debug("configuration", "command", a.cmd.Name, "config", a.configPath, "logs", logs.Path(),
 		"state", c.set.StateDir, "listen", c.set.Listen, "endpoint_token_set", c.set.Token != "",
 		"secrets", len(c.set.Secrets), "one_shot", b.OneShot, "dry_run", b.DryRun)
 	sys, err := a.cmd.Build(ctx, c.cfg, b)
 	if err != nil {
 		return nil, err
+	}
+	if sys != nil && len(sys.Parts) > 0 {
+		logs.SetParts(sys.Parts) // one orchestrator over several parts: each logs at its part's level
 	}
 	if sys == nil || sys.Root == nil {
 		if sys != nil {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -42,8 +43,23 @@ type Config struct {
 	// section's own policy over it, field by field.
 	Policy redundancy.PolicyConfig `yaml:"policy"`
 	Alerts AlertsConfig            `yaml:"alerts"`
+	// Heartbeat pings a dead man's switch while the monitor is alive and
+	// ready (Settings.HeartbeatURL).
+	Heartbeat HeartbeatConfig `yaml:"heartbeat"`
 
-	token string // read from ListenTokenEnv by LoadYAML
+	token     string // read from ListenTokenEnv by LoadYAML
+	heartbeat string // read from Heartbeat.URLEnv by LoadYAML
+}
+
+// HeartbeatConfig says where the monitor's heartbeat goes: the URL is a
+// secret, so the file names the variable that holds it.
+type HeartbeatConfig struct {
+	// URLEnv names the variable holding the URL; REDUNDANCY_HEARTBEAT_URL
+	// overrides it.
+	URLEnv string `yaml:"url_env"`
+	// Every is the least time between two heartbeats (default
+	// DefaultHeartbeatEvery; at least 1s).
+	Every time.Duration `yaml:"every"`
 }
 
 // LogsConfig says where logs go and how much is logged.
@@ -98,8 +114,11 @@ func (c *Config) Settings() Settings {
 		}
 		s.Levels[part], _ = parseLevel(l)
 	}
-	if c.token != "" {
-		s.Secrets = append(s.Secrets, c.token)
+	s.HeartbeatURL, s.HeartbeatEvery = c.heartbeat, c.Heartbeat.Every
+	for _, v := range []string{c.token, c.heartbeat} {
+		if v != "" {
+			s.Secrets = append(s.Secrets, v)
+		}
 	}
 	for _, w := range c.Alerts.Webhooks {
 		if w.URL != "" {
@@ -166,6 +185,9 @@ func (c *Config) validate(parts []string) error {
 	if err := c.Policy.Validate(); err != nil {
 		return under(err, "policy")
 	}
+	if e := c.Heartbeat.Every; e != 0 && e < time.Second {
+		return bad("heartbeat.every", "%s is below the minimum 1s", e)
+	}
 	for i, w := range c.Alerts.Webhooks {
 		key := fmt.Sprintf("alerts.webhooks[%d]", i)
 		switch {
@@ -186,6 +208,12 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 		c.ListenTokenEnv = EnvEndpointToken
 	}
 	c.token = getenv(c.ListenTokenEnv)
+	if name := c.Heartbeat.URLEnv; name != "" {
+		c.heartbeat = getenv(name)
+		if c.heartbeat != "" && !isHTTPURL(c.heartbeat) {
+			return &envError{name: name, msg: "want an absolute http(s) URL (heartbeat.url_env)"}
+		}
+	}
 	for i := range c.Alerts.Webhooks {
 		w := &c.Alerts.Webhooks[i]
 		if w.URLEnv == "" {

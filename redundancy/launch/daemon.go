@@ -2,6 +2,7 @@ package launch
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -107,6 +108,9 @@ func (a *app[C]) start(ctx context.Context, args []string) int {
 			if o, err := pf.owner(); err == nil && o.Running && o.PID == cmd.Process.Pid {
 				fmt.Fprintf(a.stdout, "%s: started (pid %d)\n  PID file: %s\n  logs:     %s\n", a.cmd.Name, o.PID, pf.path,
 					filepath.Join(c.set.LogDir, a.logFile()))
+				if c.set.Listen != "" || *listen != "" {
+					fmt.Fprintf(a.stdout, "  endpoints: /health /livez /readyz /metrics /status on %s\n", cmp.Or(*listen, c.set.Listen))
+				}
 				return ExitOK
 			}
 		}

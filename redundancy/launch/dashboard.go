@@ -20,7 +20,7 @@ type Status struct {
 	Mode string `json:"mode"`
 	// Title heads the dashboard.
 	Title  string            `json:"title,omitempty"`
-	Time   time.Time         `json:"time"`
+	Time   time.Time         `json:"time,omitzero"`
 	Status redundancy.Status `json:"status"`
 	Parts  []PartStatus      `json:"parts"`
 	Notes  []string          `json:"notes,omitempty"`
@@ -108,6 +108,9 @@ func Render(w io.Writer, st Status) {
 				status := ts.Status.String()
 				if ts.Escalated {
 					status += " (escalated)"
+				}
+				if ts.Source == redundancy.SourceDisconnected {
+					status += " (events down)"
 				}
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", sanitize(ps.Name), sanitize(ts.Name), status, last,
 					sanitize(findings(ts)), ts.Recoveries, ts.BudgetLeft)

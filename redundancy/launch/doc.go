@@ -3,15 +3,20 @@
 // Command whose Build function composes redundancy orchestrators (with
 // PM2, GitHub Actions, Netlify or its own targets) and Main does the rest.
 //
-// The verbs are start, stop, restart, status (-json), logs (-n, -follow),
+// The verbs are start, stop, restart, status (-json), logs (follow, -n,
+// -system, -level, -json),
 // health-check (-json), recover (-dry-run, -force), monitor and help, plus
 // the extra verbs a Command adds (a demo). Every verb takes -config FILE,
 // handed to the Command's Load.
 //
 //   - monitor runs the root orchestrator in the foreground with a live
-//     dashboard, a health endpoint (/health as application/health+json,
-//     /status as JSON; server timeouts, a connection cap, a bearer token
-//     required beyond loopback) and a status file. It holds an exclusive
+//     dashboard, an endpoint (/health as application/health+json, /livez
+//     and /readyz probes, /metrics for Prometheus, /status as JSON; server
+//     timeouts, a connection cap, a bearer token required beyond
+//     loopback) and a status file. Under systemd (Type=notify) it sends
+//     READY=1, WATCHDOG=1 while its loop makes progress and STOPPING=1; a
+//     heartbeat URL (Settings.HeartbeatURL) is pinged while it is alive
+//     and ready. It holds an exclusive
 //     lock on its PID file for its whole life, so of monitors started at
 //     once exactly one runs. The first SIGINT or SIGTERM stops new work
 //     and waits for in-flight actions; a second one cuts the wait short.
@@ -24,9 +29,12 @@
 //     system once without state files, and give queued alerts a short,
 //     bounded time to be delivered.
 //
-// Logs are JSON records in a rotated file (lumberjack) and, in the
-// foreground monitor, text on the terminal; REDUNDANCY_LOG_LEVEL sets
-// their level and <PART>_REDUNDANCY_LOG_LEVEL one part's. One
+// Logs are JSON records in one file per day, <name>-YYYY-MM-DD.log,
+// rotated by size (lumberjack), and, in the foreground monitor, text on
+// the terminal; logs prints them as aligned text. REDUNDANCY_LOG_LEVEL
+// sets their level and <PART>_REDUNDANCY_LOG_LEVEL one part's (a record
+// about a target takes its part's level, even when one orchestrator
+// holds several parts); at DEBUG every check is logged. One
 // redundancy.Redactor, fed with the Settings' secrets and the values of
 // redundancy.SecretEnvNames, redacts every output: logs, terminal, JSON,
 // the endpoint and the status file; text from outside is shown on the

@@ -1,6 +1,7 @@
 package launch
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"crypto/subtle"
 	"errors"
@@ -11,8 +12,42 @@ import (
 	"sync"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/common/expfmt"
+
 	"github.com/uras-dev/uras/redundancy"
 )
+
+func probeCode(p redundancy.ProbeResponse) int {
+	if p.Status == "fail" {
+		return http.StatusServiceUnavailable
+	}
+	return http.StatusOK
+}
+
+// serveMetrics writes what gather collects in the Prometheus text format,
+// redacted (label values are names; redaction keeps it that way).
+func serveMetrics(w http.ResponseWriter, r *http.Request, gather prometheus.Gatherer, red *redundancy.Redactor) {
+	mfs, err := gather.Gather()
+	if err != nil && len(mfs) == 0 {
+		http.Error(w, "launch: metrics: "+red.String(err.Error()), http.StatusInternalServerError)
+		return
+	}
+	format := expfmt.NewFormat(expfmt.TypeTextPlain)
+	var buf bytes.Buffer
+	enc := expfmt.NewEncoder(&buf, format)
+	for _, mf := range mfs {
+		if err := enc.Encode(mf); err != nil {
+			http.Error(w, "launch: metrics: encoding failed", http.StatusInternalServerError)
+			return
+		}
+	}
+	w.Header().Set("Content-Type", string(format))
+	w.Header().Set("Cache-Control", "no-store")
+	if r.Method != http.MethodHead {
+		_, _ = w.Write([]byte(red.String(buf.String())))
+	}
+}
 
 // Limits of the monitor's endpoint. A peer that opens connections and
 // leaves them idle, or trickles a request, ties up one connection for at
@@ -58,11 +93,25 @@ func checkListen(addr, token string) (exposed bool, err error) {
 }
 
 // endpointHandler serves /health (the root orchestrator's snapshot as
-// application/health+json: 200 pass or warn, 503 fail) and /status (the
+// application/health+json: 200 pass or warn, 503 fail), /livez and
+// /readyz (probes: see System.Liveness and System.Readiness), /metrics
+// (the Prometheus text format of gather, when set) and /status (the
 // dashboard's Status as JSON), every body redacted, GET and HEAD only;
 // with a token, only to requests bearing it.
-func endpointHandler(root *redundancy.Orchestrator, status func() Status, red *redundancy.Redactor, token string) http.Handler {
+func endpointHandler(sys *System, status func() Status, gather prometheus.Gatherer, red *redundancy.Redactor, token string) http.Handler {
+	root := sys.Root
 	mux := http.NewServeMux()
+	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
+		p := sys.Liveness().Probe()
+		writeJSON(w, r, "application/health+json", probeCode(p), p, red)
+	})
+	mux.HandleFunc("/readyz", func(w http.ResponseWriter, r *http.Request) {
+		p := sys.Readiness().Probe()
+		writeJSON(w, r, "application/health+json", probeCode(p), p, red)
+	})
+	if gather != nil {
+		mux.HandleFunc("/metrics", func(w http.ResponseWriter, r *http.Request) { serveMetrics(w, r, gather, red) })
+	}
 	mux.HandleFunc("/health", func(w http.ResponseWriter, r *http.Request) {
 		h := root.Snapshot().Health()
 		code := http.StatusOK

@@ -27,7 +27,7 @@ func serve(t *testing.T, token string) (url string, cl *capListener, srv *http.S
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	require.NoError(t, err)
 	red := redundancy.NewRedactor(secret)
-	srv, l := newServer(endpointHandler(root, sys.Status, red, token), ln)
+	srv, l := newServer(endpointHandler(sys, sys.Status, nil, red, token), ln)
 	cl = l.(*capListener)
 	go func() { _ = srv.Serve(l) }()
 	t.Cleanup(func() { _ = srv.Close() })

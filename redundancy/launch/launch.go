@@ -10,8 +10,10 @@ import (
 	"os/signal"
 	"strings"
 	"syscall"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
 
 // Exit codes of every verb.
@@ -45,8 +47,9 @@ type Command[C any] struct {
 	// Help is printed after the verbs in help: the configuration, the
 	// environment variables the command reads.
 	Help string
-	// LogFile is the log file's name in Settings.LogDir; default Name+".log".
-	LogFile string
+	// LogName names the JSON log files in Settings.LogDir, one per day:
+	// <LogName>-YYYY-MM-DD.log; default Name (so "ultimate-2026-11-28.log").
+	LogName string
 	// Load reads the configuration at path: the -config flag, "" when it
 	// was not given (the caller's default). It returns the caller's own
 	// configuration and the launcher's Settings. Its error is printed as
@@ -88,9 +91,23 @@ type Settings struct {
 	// JSON, the endpoint, the status file. The values of the variables
 	// of redundancy.SecretEnvNames are added from the environment.
 	Secrets []string
+	// HeartbeatURL, when set, is pinged (GET) by the monitor while it is
+	// alive and ready, at most every HeartbeatEvery: a dead man's switch
+	// (Healthchecks.io, an Uptime Kuma push monitor) whose silence says
+	// the monitor died or wedged. It is a secret: redacted everywhere,
+	// never logged, redirects never followed. REDUNDANCY_HEARTBEAT_URL
+	// overrides it.
+	HeartbeatURL string
+	// HeartbeatEvery is the least time between two heartbeats (default
+	// DefaultHeartbeatEvery, 1m; at least 1s).
+	HeartbeatEvery time.Duration
 }
 
 func (s *Settings) fill() {
+	if s.HeartbeatEvery <= 0 {
+		s.HeartbeatEvery = DefaultHeartbeatEvery
+	}
+	s.HeartbeatEvery = max(s.HeartbeatEvery, time.Second)
 	if s.LogDir == "" {
 		s.LogDir = "logs"
 	}
@@ -117,6 +134,12 @@ type Build struct {
 	// OneShot is set for the verbs that run once (health-check, status,
 	// recover): do not use state files, which belong to a running monitor.
 	OneShot bool
+	// Metrics is where Build registers what the launcher cannot see in
+	// the orchestrators: webhook notifiers (Metrics.Webhook), API rate
+	// limits (Metrics.RateLimit), event sources run beside them
+	// (Metrics.EventSource). The launcher watches the System's parts
+	// itself. The monitor serves it at /metrics; never nil.
+	Metrics *metrics.Metrics
 	// Getenv reads the command's environment (Command.Env, else the
 	// process's); Secret reads through it. Nil: os.Getenv.
 	Getenv func(name string) string

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/stretchr/testify/assert"
 	"github.com/stretchr/testify/require"
@@ -141,13 +142,13 @@ func TestEveryOutputIsRedacted(t *testing.T) {
 	assert.Contains(t, out, "because [REDACTED]", "the dry run's reason")
 	assert.Contains(t, out, "restart refused for token [REDACTED]", "the recover error")
 	assert.Contains(t, out, "a note naming [REDACTED]")
-	logs, err := os.ReadFile(filepath.Join(set.LogDir, "test.log"))
+	logs, err := os.ReadFile(todayLog(set))
 	require.NoError(t, err)
 	for _, s := range []string{secret, envSecret} {
 		assert.NotContains(t, out, s)
 		assert.NotContains(t, string(logs), s)
 	}
-	st, err := os.Stat(filepath.Join(set.LogDir, "test.log"))
+	st, err := os.Stat(todayLog(set))
 	require.NoError(t, err)
 	assert.Equal(t, os.FileMode(0o640), st.Mode().Perm())
 }
@@ -246,4 +247,12 @@ func TestExtraVerbAndHelp(t *testing.T) {
 		"  health-check  check everything once", "Environment: NOTHING.", "REDUNDANCY_LOG_LEVEL", "4  start/monitor: already running"} {
 		assert.Contains(t, r.stdout, want)
 	}
+}
+
+// todayLog returns the path of the newest daily log file of the test command.
+func todayLog(set *Settings) string {
+	if fs := dayFiles(set.LogDir, "test"); len(fs) > 0 {
+		return fs[len(fs)-1]
+	}
+	return filepath.Join(set.LogDir, dayFileName("test", time.Now().Format(dayLayout)))
 }

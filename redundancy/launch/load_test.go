@@ -77,6 +77,7 @@ logs: {dir: /var/log/uras, level: warn, levels: {web: debug}, max_size_mb: 5, co
 state: {dir: /var/lib/uras}
 listen: 127.0.0.1:9400
 listen_token_env: MY_TOKEN
+heartbeat: {url_env: HB, every: 2m}
 policy: {interval: 1m, failure_threshold: 2, retries: 0, backoff: {base: 5s, jitter: 0}}
 web:
   url: https://example.com/
@@ -85,7 +86,8 @@ shop: {url: https://shop.example/}
 alerts:
   webhooks: [{url: "https://hooks.example/a"}, {url_env: ALERT_URL}]
 `), 0o644))
-	cfg, set, err := launch.LoadYAML[fileConfig](path, "", env("MY_TOKEN", "tok-123456", "ALERT_URL", "https://hooks.example/b?token=s3"))
+	cfg, set, err := launch.LoadYAML[fileConfig](path, "", env("MY_TOKEN", "tok-123456", "ALERT_URL", "https://hooks.example/b?token=s3",
+		"HB", "https://hc.example/ping/abc"))
 	require.NoError(t, err)
 	assert.Equal(t, "https://example.com/", cfg.Web.URL)
 	p := cfg.Web.Policy.Policy()
@@ -99,8 +101,9 @@ alerts:
 	assert.Equal(t, launch.Settings{
 		LogDir: "/var/log/uras", StateDir: "/var/lib/uras", Listen: "127.0.0.1:9400", Token: "tok-123456",
 		Level: slog.LevelWarn, Levels: map[string]slog.Level{"web": slog.LevelDebug},
-		Rotation: launch.Rotation{MaxSizeMB: 5, MaxAgeDays: 30},
-		Secrets:  []string{"tok-123456", "https://hooks.example/a", "https://hooks.example/b?token=s3"},
+		Rotation:     launch.Rotation{MaxSizeMB: 5, MaxAgeDays: 30},
+		HeartbeatURL: "https://hc.example/ping/abc", HeartbeatEvery: 2 * time.Minute,
+		Secrets: []string{"tok-123456", "https://hc.example/ping/abc", "https://hooks.example/a", "https://hooks.example/b?token=s3"},
 	}, set, "an inline webhook URL is a secret too (its path often is one)")
 }
 
@@ -174,6 +177,9 @@ func TestLoadYAMLErrorsNameTheLineAndTheKey(t *testing.T) {
 		{"comments only", "# nothing\n", nil, "config f.yaml: nothing to watch: the file is empty; give at least one of web, shop"},
 		{"no section", "logs: {dir: x}\nlisten: 127.0.0.1:1\n", nil, "config f.yaml:1: nothing to watch: the file has none of the sections web, shop; give at least one of web, shop"},
 		{"several problems", "a: 1\nb: 2\n", nil, "config f.yaml:1: a: unknown key (and 1 more problem(s))"},
+		{"heartbeat too often", "web: {url: x}\nheartbeat: {every: 10ms}\n", nil, "config f.yaml:2: heartbeat.every: 10ms is below the minimum 1s"},
+		{"bad heartbeat variable", "web: {url: x}\nheartbeat: {url_env: HB}\n", []string{"HB", "nope"},
+			"config environment: HB: want an absolute http(s) URL (heartbeat.url_env)"},
 		{"bad webhook variable", "web: {url: x}\nalerts: {webhooks: [{url_env: HOOK}]}\n", []string{"HOOK", "not a url"},
 			"config environment: HOOK: want an absolute http(s) URL (alerts.webhooks[0].url_env)"},
 	} {

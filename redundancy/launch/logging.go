@@ -8,6 +8,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
+	"time"
 
 	"gopkg.in/natefinch/lumberjack.v2"
 
@@ -30,8 +32,16 @@ type Rotation struct {
 
 // LogOptions configures OpenLogs.
 type LogOptions struct {
-	// Path is the JSON log file; "" writes none. Its directory is created.
+	// Dir and Name, when both set, write one JSON log file per day:
+	// <Dir>/<Name>-YYYY-MM-DD.log (local date), each rotated by size;
+	// past days are gzipped (Rotation.Compress) and removed after
+	// Rotation.MaxAgeDays. Dir is created.
+	Dir, Name string
+	// Path, when Dir and Name are not set, is the one JSON log file; ""
+	// writes none. Its directory is created.
 	Path string
+	// Now is the clock that picks the day's file (default time.Now).
+	Now func() time.Time
 	// Rotation rotates the file.
 	Rotation Rotation
 	// Level is the level of every logger without its own (zero: info).
@@ -48,9 +58,13 @@ type LogOptions struct {
 // Logs is a set of loggers sharing one rotated JSON file (lumberjack) and
 // one terminal, each record passed through the redactor.
 type Logs struct {
-	opts LogOptions
-	base slog.Handler
-	file *lumberjack.Logger
+	opts  LogOptions
+	base  slog.Handler
+	file  *lumberjack.Logger
+	daily *dailyFile
+	// route maps target names to the part they belong to (SetParts):
+	// their records take that part's level and name.
+	route atomic.Pointer[map[string]string]
 }
 
 // logFileMode is the mode of the log file: the owner writes, the group
@@ -73,8 +87,19 @@ func OpenLogs(o LogOptions) (*Logs, error) {
 		lowest = min(lowest, lv)
 	}
 	hopts := &slog.HandlerOptions{Level: lowest, ReplaceAttr: o.Redactor.ReplaceAttr}
+	if o.Now == nil {
+		o.Now = time.Now
+	}
+	l.opts.Now = o.Now
 	var hs []slog.Handler
-	if o.Path != "" {
+	if o.Dir != "" && o.Name != "" {
+		d, err := openDaily(o.Dir, o.Name, o.Rotation, o.Now)
+		if err != nil {
+			return nil, err
+		}
+		l.daily = d
+		hs = append(hs, slog.NewJSONHandler(d, hopts))
+	} else if o.Path != "" {
 		if err := os.MkdirAll(filepath.Dir(o.Path), 0o750); err != nil {
 			return nil, fmt.Errorf("launch: logs: %w", err)
 		}
@@ -106,48 +131,140 @@ func OpenLogs(o LogOptions) (*Logs, error) {
 
 // Logger returns the logger of one part of the system ("pm2", "github"):
 // its records carry part=<name> and pass the part's own level. Logger("")
-// is the general logger.
+// is the general logger. A record about a target (a "target" attribute)
+// that SetParts placed in a part takes that part's level and name
+// instead, so that one orchestrator over several systems still logs each
+// system at its own level.
 func (l *Logs) Logger(part string) *slog.Logger {
-	lv, ok := l.opts.Levels[part]
-	if !ok {
-		lv, ok = l.opts.Levels[partKey(part)]
-	}
-	if !ok {
-		lv = l.opts.Level
-	}
-	lg := slog.New(&levelHandler{h: l.base, level: lv})
-	if part != "" {
-		lg = lg.With("part", part)
-	}
-	return lg
+	return slog.New(&levelHandler{logs: l, h: l.base, part: part})
 }
 
-// Path returns the log file's path ("" when there is none).
-func (l *Logs) Path() string { return l.opts.Path }
+// levelOf returns the level of part's records.
+func (l *Logs) levelOf(part string) slog.Level {
+	if lv, ok := l.opts.Levels[part]; ok {
+		return lv
+	}
+	if lv, ok := l.opts.Levels[partKey(part)]; ok {
+		return lv
+	}
+	return l.opts.Level
+}
+
+// SetParts tells the loggers which part each target belongs to: the
+// targets of every part that names its targets (Part.Targets), and every
+// target of a part's orchestrator otherwise. A target in several parts
+// keeps the first.
+func (l *Logs) SetParts(parts []Part) {
+	m := map[string]string{}
+	for _, p := range parts {
+		names := p.Targets
+		if names == nil && p.Orch != nil {
+			names = p.Orch.Names()
+		}
+		for _, n := range names {
+			if _, ok := m[n]; !ok {
+				m[n] = p.Name
+			}
+		}
+	}
+	l.route.Store(&m)
+}
+
+// Path returns the log file's path: today's file when there is one per
+// day ("" when there is none).
+func (l *Logs) Path() string {
+	if l.daily != nil {
+		return l.daily.Path()
+	}
+	return l.opts.Path
+}
 
 // Close closes the log file.
 func (l *Logs) Close() error {
-	if l.file == nil {
-		return nil
+	switch {
+	case l.daily != nil:
+		return l.daily.Close()
+	case l.file != nil:
+		return l.file.Close()
 	}
-	return l.file.Close()
+	return nil
 }
 
-// levelHandler passes records at or above level to h.
+// levelHandler passes the records at or above its part's level to h,
+// adding part=<name> (see Logs.Logger).
 type levelHandler struct {
-	h     slog.Handler
-	level slog.Leveler
+	logs   *Logs
+	h      slog.Handler
+	part   string
+	target string // a "target" bound with With
 }
 
 func (h *levelHandler) Enabled(ctx context.Context, lv slog.Level) bool {
-	return lv >= h.level.Level() && h.h.Enabled(ctx, lv)
+	if !h.h.Enabled(ctx, lv) {
+		return false
+	}
+	if lv >= h.logs.levelOf(h.part) {
+		return true
+	}
+	// A routed target's part may log lower: Handle decides.
+	route := h.logs.route.Load()
+	if route == nil {
+		return false
+	}
+	if h.target != "" {
+		p, ok := (*route)[h.target]
+		return ok && lv >= h.logs.levelOf(p)
+	}
+	for _, p := range *route {
+		if lv >= h.logs.levelOf(p) {
+			return true
+		}
+	}
+	return false
 }
-func (h *levelHandler) Handle(ctx context.Context, r slog.Record) error { return h.h.Handle(ctx, r) }
+
+func (h *levelHandler) Handle(ctx context.Context, r slog.Record) error {
+	part := h.part
+	if route := h.logs.route.Load(); route != nil {
+		target := h.target
+		if target == "" {
+			r.Attrs(func(a slog.Attr) bool {
+				if a.Key == "target" {
+					target = a.Value.String()
+					return false
+				}
+				return true
+			})
+		}
+		if p, ok := (*route)[target]; ok && target != "" {
+			part = p
+		}
+	}
+	if r.Level < h.logs.levelOf(part) {
+		return nil
+	}
+	if part != "" {
+		r = r.Clone()
+		r.AddAttrs(slog.String("part", part))
+	}
+	return h.h.Handle(ctx, r)
+}
+
 func (h *levelHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &levelHandler{h: h.h.WithAttrs(as), level: h.level}
+	c := *h
+	c.h = h.h.WithAttrs(as)
+	for _, a := range as {
+		if a.Key == "target" {
+			c.target = a.Value.String()
+		}
+	}
+	return &c
 }
+
 func (h *levelHandler) WithGroup(name string) slog.Handler {
-	return &levelHandler{h: h.h.WithGroup(name), level: h.level}
+	c := *h
+	c.h = h.h.WithGroup(name)
+	return &c
 }
 
 // The environment variables of the log levels.

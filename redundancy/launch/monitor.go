@@ -12,6 +12,7 @@ import (
 
 	"github.com/uras-dev/uras/internal/fsutil"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
 
 // Timings of the monitor.
@@ -90,11 +91,23 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 	defer logs.Close()
 	log := logs.Logger("")
 
-	sys, err := a.build(ctx, c, logs, Build{})
+	sd, err := newSDNotifier(a.env)
+	if err != nil {
+		fmt.Fprintf(a.stderr, "%s: %v\n", a.cmd.Name, err)
+		return ExitUsage
+	}
+	watchdog, err := watchdogEvery(a.env, os.Getpid())
+	if err != nil {
+		fmt.Fprintf(a.stderr, "%s: %v\n", a.cmd.Name, err)
+		return ExitUsage
+	}
+	m := metrics.New()
+	sys, err := a.build(ctx, c, logs, Build{Metrics: m})
 	if err != nil {
 		log.Error("cannot start", "err", err)
 		return a.buildFailed(err)
 	}
+	reg := registry(sys, m)
 	drain := monitorDrain
 	defer func() {
 		if err := sys.close(drain); err != nil {
@@ -116,7 +129,7 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 			log.Error("cannot listen", "addr", addr, "err", err)
 			return a.fail("endpoint: %v", err)
 		}
-		srv, cl := newServer(endpointHandler(sys.Root, status, a.red, c.set.Token), ln)
+		srv, cl := newServer(endpointHandler(sys, status, reg, a.red, c.set.Token), ln)
 		go func() { _ = srv.Serve(cl) }()
 		defer func() {
 			sctx, cancel := context.WithTimeout(context.Background(), endpointShutdown)
@@ -124,8 +137,8 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 			_ = srv.Shutdown(sctx)
 		}()
 		url := "http://" + ln.Addr().String() + "/health"
-		log.Info("endpoint", "url", url, "token_required", c.set.Token != "")
-		fmt.Fprintf(a.stdout, "%s: health endpoint %s\n", a.cmd.Name, url)
+		log.Info("endpoint", "url", url, "token_required", c.set.Token != "", "paths", "/health /livez /readyz /metrics /status")
+		fmt.Fprintf(a.stdout, "%s: health endpoint %s (also /livez /readyz /metrics /status)\n", a.cmd.Name, url)
 		if exposed {
 			log.Warn("the endpoint listens beyond loopback: every request must bear the token", "addr", addr)
 			fmt.Fprintf(a.stderr, "%s: warning: the endpoint %s is reachable from other hosts; it requires the bearer token\n", a.cmd.Name, addr)
@@ -173,6 +186,23 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 	}()
 	log.Info("monitor started", "command", a.cmd.Name, "pid", os.Getpid())
 	writeStatus()
+	if sd != nil {
+		if err := sd.notify("READY=1\n" + sdStatus(status())); err != nil {
+			log.Warn("systemd notify", "err", err)
+		}
+		log.Info("systemd notified", "watchdog", watchdog.String())
+	}
+	var hb *heartbeat
+	if c.set.HeartbeatURL != "" {
+		hb = newHeartbeat(c.set.HeartbeatURL)
+		log.Info("heartbeat", "every", c.set.HeartbeatEvery.String())
+	}
+	keepDone := make(chan struct{})
+	go func() {
+		defer close(keepDone)
+		keepAlive(runCtx, log, sys, sd, watchdog, hb, c.set.HeartbeatEvery)
+	}()
+	defer func() { stopRun(); <-keepDone }()
 
 	tty := !*detached && isTerminal(a.stdout.w)
 	draw := func() {
@@ -192,6 +222,9 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 	for {
 		select {
 		case <-ctx.Done():
+			if err := sd.notify("STOPPING=1"); err != nil {
+				log.Warn("systemd notify", "err", err)
+			}
 			forced := a.shutdown(log, *detached, stopRun, runDone, watchDone, changed, save.C, writeStatus)
 			writeStatus()
 			draw()

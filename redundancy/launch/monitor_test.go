@@ -72,7 +72,7 @@ func TestMonitorWaitsForInFlightWork(t *testing.T) {
 		pidPath := filepath.Join(set.StateDir, "test.pid")
 		assert.FileExists(t, pidPath)
 		cancel()
-		logPath := filepath.Join(set.LogDir, "test.log")
+		logPath := todayLog(set)
 		require.Eventually(t, func() bool {
 			b, _ := os.ReadFile(logPath)
 			return strings.Contains(string(b), "waiting for in-flight work to finish")
@@ -97,7 +97,7 @@ func TestMonitorWaitsForInFlightWork(t *testing.T) {
 		assert.True(t, ts.History[len(ts.History)-1].OK())
 		assert.NoFileExists(t, pidPath)
 		assert.NoFileExists(t, filepath.Join(set.StateDir, "test.status.json"))
-		logs, err := os.ReadFile(filepath.Join(set.LogDir, "test.log"))
+		logs, err := os.ReadFile(todayLog(set))
 		require.NoError(t, err)
 		assert.Contains(t, string(logs), "waiting for in-flight work to finish")
 		assert.Contains(t, string(logs), `"msg":"monitor stopped"`)
@@ -127,7 +127,7 @@ func TestMonitorSecondSignalStopsNow(t *testing.T) {
 		go func() { done <- run(t, ctx, c, "monitor", "-detached") }()
 		<-slow.started
 		cancel()
-		logPath := filepath.Join(set.LogDir, "test.log")
+		logPath := todayLog(set)
 		require.Eventually(t, func() bool {
 			b, _ := os.ReadFile(logPath)
 			return strings.Contains(string(b), "waiting for in-flight work to finish")
@@ -142,7 +142,7 @@ func TestMonitorSecondSignalStopsNow(t *testing.T) {
 		assert.Equal(t, ExitFailure, r.code, r.stderr)
 		assert.False(t, slow.finished.Load())
 		assert.NoFileExists(t, filepath.Join(set.StateDir, "test.pid"))
-		logs, err := os.ReadFile(filepath.Join(set.LogDir, "test.log"))
+		logs, err := os.ReadFile(todayLog(set))
 		require.NoError(t, err)
 		assert.Contains(t, string(logs), "second signal: stopping now")
 	}
