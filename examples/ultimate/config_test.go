@@ -22,6 +22,7 @@ import (
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/launch"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
 
 func env(kv ...string) func(string) string {
@@ -150,7 +151,7 @@ netlify:
 	logger := func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	ctx := context.Background()
 
-	sys, err := build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, OneShot: true})
+	sys, err := build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, OneShot: true, Metrics: metrics.New()})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"github", "netlify"}, sys.Root.Names(), "one nested orchestrator per system")
 	require.Len(t, sys.Parts, 2)
@@ -164,7 +165,7 @@ netlify:
 	assert.NoFileExists(t, filepath.Join(state, "state-master.json"), "a one-shot verb leaves the state files alone")
 	assert.FileExists(t, filepath.Join(state, "store", "netlify", "shop", "known-good.json"), "the deploy that passed its probes is kept")
 
-	sys, err = build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv})
+	sys, err = build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, Metrics: metrics.New()})
 	require.NoError(t, err)
 	sys.Root.Tick(ctx)
 	require.NoError(t, sys.Close(ctx))
@@ -198,7 +199,7 @@ alerts:
 	require.NoError(t, err)
 	red := redundancy.NewRedactor(set.Secrets...)
 	ctx := context.Background()
-	sys, err := build(ctx, cfg, launch.Build{Logger: func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }, Redactor: red, Getenv: env()})
+	sys, err := build(ctx, cfg, launch.Build{Logger: func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }, Redactor: red, Getenv: env(), Metrics: metrics.New()})
 	require.NoError(t, err)
 	assert.NotContains(t, sys.Notes, "alerts: no webhooks configured: alerts are logged only")
 	for range 3 {

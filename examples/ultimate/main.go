@@ -15,6 +15,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -95,8 +96,9 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 		}
 	}()
 	alerts := []redundancy.Option{redundancy.WithNotifier(reports)}
-	for _, h := range hooks {
+	for i, h := range hooks {
 		alerts = append(alerts, redundancy.WithAlertNotifier(h)) // alerts (open, renotify, resolved), not every event
+		b.Metrics.Webhook(fmt.Sprintf("alerts-%d", i), h)        // its queue and deliveries on /metrics
 	}
 	if len(hooks) == 0 {
 		sys.Notes = append(sys.Notes, "alerts: no webhooks configured: alerts are logged only")

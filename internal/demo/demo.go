@@ -23,6 +23,7 @@ import (
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/launch"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
 
 // Compose loads the configuration file at path and builds the system
@@ -111,7 +112,7 @@ func Run(ctx context.Context, o Options) error {
 		return err
 	}
 	defer logs.Close()
-	b := launch.Build{Logger: logs.Logger, Redactor: red, Getenv: func(k string) string { return demoEnv[k] }}
+	b := launch.Build{Logger: logs.Logger, Redactor: red, Getenv: func(k string) string { return demoEnv[k] }, Metrics: metrics.New()}
 	sys, set, err := o.Compose(ctx, path, b)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
