@@ -19,3 +19,7 @@ func PlanOps(ctx context.Context, r *Recoverer, rep redundancy.Report) []redunda
 func TitleNamesHome(cmdline, home string) bool {
 	return titleNamesHome(strings.TrimSpace(strings.ReplaceAll(cmdline, "\x00", " ")), home)
 }
+
+// ConfigOf exposes TargetConfig.config: the Config NewTargets gives the
+// checker and the recoverer.
+func ConfigOf(c *TargetConfig, home string) Config { return c.config(home) }

@@ -187,7 +187,11 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	attemptNo := len(t.attempts)
 	o.dirty = true
 	o.mu.Unlock()
-	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo})
+	plan := make([]string, len(actions))
+	for i, a := range actions {
+		plan[i] = a.String()
+	}
+	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo, Plan: plan})
 
 	var results []ActionResult
 	failed := err
