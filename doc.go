@@ -17,10 +17,17 @@
 //   - [github.com/uras-dev/uras/netlify] keeps Netlify Functions, their
 //     manifest and the site's deploys healthy.
 //
-// Each provider ships a fake for users' tests: redundancytest (fake clock,
+// Each provider builds ready targets the same way, NewTargets(ctx, cfg,
+// options...), from a TargetConfig that is also its section of a YAML
+// file, and ships a fake for users' tests: redundancytest (fake clock,
 // scripted checkers and recoverers, event recorder), pm2test, ghtest and
-// netlifytest. The commands under examples/ (launcher, master, ultimate)
-// show three ways to compose an orchestrator; copy one to write your own.
+// netlifytest.
+//
+// [github.com/uras-dev/uras/redundancy/launch] is the shell every
+// launcher shares: verbs, PID file, monitor, dashboard, endpoint, logs and
+// the YAML loader. The commands under examples/ (launcher, master,
+// ultimate) show three ways to compose orchestrators with the public API
+// only; copy one to write your own.
 //
 // This package holds documentation only.
 package uras

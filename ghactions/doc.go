@@ -50,14 +50,20 @@
 // judged from the delivered run without a call to GitHub; polling every
 // SafetyNetInterval then only catches lost deliveries.
 //
-// To start:
+// To start, NewTargets builds the targets of a TargetConfig (the github
+// section of a launcher's YAML file decodes into one): the files of a
+// checkout, and a Checker with its Recoverer per repository.
 //
-//	client, err := ghactions.NewClient(ghactions.WithToken(token)) // token read and registered with the redactor by the caller
-//	repo := ghactions.Repo{Owner: "octo", Name: "app"}             // Branch empty: the default branch
-//	checker, err := ghactions.NewChecker(client, repo)
-//	recoverer, err := ghactions.NewRecoverer(checker, ghactions.WithBackupWorkflow("backup.yml"))
+//	g, err := ghactions.NewTargets(ctx, &ghactions.TargetConfig{
+//		Repos: []ghactions.RepoConfig{{Repo: ghactions.Repo{Owner: "octo", Name: "app"}, BackupWorkflow: "backup.yml"}},
+//	}, ghactions.WithToken(token)) // token read and registered with the redactor by the caller
 //	o := redundancy.New()
-//	err = o.Add(redundancy.Target{Name: "octo-app", Checker: checker, Recoverer: recoverer})
+//	for _, t := range g.Targets { // "github-octo-app"; g.Notes say what is not watched
+//		err = o.Add(t)
+//	}
+//
+// Or build the pieces: NewClient, NewChecker(client, repo),
+// NewRecoverer(checker), NewWorkflowFiles(root, store).
 //
 // Package ghtest is a fake GitHub, as strict as the real one, for tests of
 // all of this.

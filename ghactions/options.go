@@ -2,13 +2,15 @@ package ghactions
 
 import (
 	"fmt"
+	"log/slog"
 	"net/http"
 	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 )
 
-// Option tunes NewClient, NewChecker, NewRecoverer or NewFilesChecker.
+// Option tunes NewTargets, NewClient, NewChecker, NewRecoverer or
+// NewWorkflowFiles.
 // Each option says which constructors take it; giving a constructor an
 // option it does not take is an error, not a silent no-op.
 type Option struct {
@@ -31,6 +33,12 @@ type settings struct {
 	backupWF   string
 	enableMan  bool
 	lintIgnore []string
+
+	// NewTargets'
+	api       API
+	logger    *slog.Logger
+	name      string
+	backupDir string
 }
 
 // The defaults a constructor uses for options not given.

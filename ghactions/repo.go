@@ -7,16 +7,17 @@ import (
 )
 
 // Repo says which repository, branch and workflows a Checker watches.
+// Its yaml keys are those of an entry of a TargetConfig's repos.
 type Repo struct {
-	Owner string // "octo"
-	Name  string // "app"
+	Owner string `yaml:"owner"` // "octo"
+	Name  string `yaml:"name"`  // "app"
 	// Branch: runs on this branch are judged. Empty: the repository's
 	// default branch, read from GitHub at every check.
-	Branch string
+	Branch string `yaml:"branch"`
 	// Workflows limits the check to these workflows, each given as a file
 	// name ("ci.yml"), a path (".github/workflows/ci.yml") or a workflow
 	// name ("CI"). Empty: every workflow of the repository.
-	Workflows []string
+	Workflows []string `yaml:"workflows"`
 }
 
 // String returns "owner/name@branch" ("owner/name" when Branch is empty).

@@ -71,69 +71,35 @@ type APIClient struct {
 	userAgent  string
 }
 
-// ClientOption configures an APIClient.
-type ClientOption func(*APIClient)
-
-// WithBaseURL points the client at another API root (a proxy, or
-// netlifytest.Server). Default DefaultBaseURL.
-func WithBaseURL(u string) ClientOption {
-	return func(c *APIClient) { c.base, c.baseErr = parseBase(u) }
+// NewAPIClient returns a client of the Netlify API. It takes WithToken,
+// WithBaseURL, WithHTTPClient, WithTimeout, WithRetry,
+// WithMaxRateLimitWait, WithClock and WithUserAgent. Without options it
+// talks to DefaultBaseURL with no token (pass one with WithToken; the
+// process environment is never read), a 30s timeout per call, 3 retries
+// from 500ms and rate-limit waits of at most a minute. A bad option (an
+// unparsable base URL, an option NewAPIClient does not take) makes every
+// call fail with an error wrapping ErrInvalidArgument.
+func NewAPIClient(opts ...Option) *APIClient {
+	s, err := apply("NewAPIClient", opts, clientOptions...)
+	c := newAPIClient(s)
+	if err != nil && c.baseErr == nil {
+		c.baseErr = fmt.Errorf("%w: %v", ErrInvalidArgument, err)
+	}
+	return c
 }
 
-// WithToken sets the personal access token. There is no default: without
-// it every API call fails with ErrNoToken (build hooks need none). The
-// token is sent only to the API root, never to build hook URLs, and never
-// appears in errors or logs.
-func WithToken(token string) ClientOption { return func(c *APIClient) { c.token = token } }
-
-// WithHTTPClient sets the HTTP client. Default: a new http.Client (its
-// deadline comes from WithTimeout).
-func WithHTTPClient(hc *http.Client) ClientOption { return func(c *APIClient) { c.hc = hc } }
-
-// WithTimeout bounds one call, retries and rate-limit waits included.
-// Default DefaultCallTimeout.
-func WithTimeout(d time.Duration) ClientOption { return func(c *APIClient) { c.timeout = d } }
-
-// WithRetry sets how many times a 429, or for a read a 5xx or network
-// failure, is retried and the first backoff (doubling after each). Defaults
-// DefaultMaxRetries and DefaultRetryBase; max 0 disables retries.
-func WithRetry(max int, base time.Duration) ClientOption {
-	return func(c *APIClient) { c.maxRetries, c.retryBase = max, base }
-}
-
-// WithMaxRateLimitWait bounds how long a 429 may make a call wait for the
-// limit to reset; a later reset returns a *RateLimitError at once.
-// Default DefaultMaxRateLimitWait.
-func WithMaxRateLimitWait(d time.Duration) ClientOption {
-	return func(c *APIClient) { c.maxRLWait = d }
-}
-
-// WithClock sets the clock rate-limit resets are measured and waited on.
-// Default redundancy.RealClock.
-func WithClock(clk redundancy.Clock) ClientOption { return func(c *APIClient) { c.clock = clk } }
-
-// WithUserAgent sets the User-Agent header. Default "uras-netlify".
-func WithUserAgent(ua string) ClientOption { return func(c *APIClient) { c.userAgent = ua } }
-
-// NewAPIClient returns a client of the Netlify API. Without options it talks
-// to DefaultBaseURL with no token (pass one with WithToken; the process
-// environment is never read), a 30s timeout per call, 3 retries from 500ms
-// and rate-limit waits of at most a minute.
-// A bad option (an unparsable base URL) makes every call fail with an error
-// wrapping ErrInvalidArgument.
-func NewAPIClient(opts ...ClientOption) *APIClient {
+func newAPIClient(s settings) *APIClient {
 	c := &APIClient{
-		timeout:    DefaultCallTimeout,
-		maxRetries: DefaultMaxRetries,
-		retryBase:  DefaultRetryBase,
-		maxRLWait:  DefaultMaxRateLimitWait,
-		clock:      redundancy.RealClock{},
-		userAgent:  "uras-netlify",
+		token:      s.token,
+		hc:         s.httpClient,
+		timeout:    s.timeout,
+		maxRetries: s.maxRetries,
+		retryBase:  s.retryBase,
+		maxRLWait:  s.maxRLWait,
+		clock:      s.clock,
+		userAgent:  s.userAgent,
 	}
-	c.base, c.baseErr = parseBase(DefaultBaseURL)
-	for _, o := range opts {
-		o(c)
-	}
+	c.base, c.baseErr = parseBase(s.baseURL)
 	if c.hc == nil {
 		c.hc = &http.Client{}
 	}

@@ -32,23 +32,20 @@
 // Package netlifytest is a fake Netlify for tests: the same client talks to
 // it.
 //
-// To start, build a target for one site:
+// To start, NewTargets builds the target of one site from a TargetConfig
+// (the netlify section of a launcher's YAML file decodes into one):
 //
-//	client := netlify.NewAPIClient(netlify.WithToken(token)) // the caller reads the token
-//	probes := &netlify.ProbeChecker{SiteURL: "https://shop.netlify.app",
-//		Endpoints: []netlify.Endpoint{{Name: "hello"}}}
-//	store, err := redundancy.NewFileStore(stateDir)
-//	known := &netlify.KnownGood{Store: store}
+//	g, err := netlify.NewTargets(ctx, &netlify.TargetConfig{
+//		SiteID: siteID, SiteURL: "https://shop.netlify.app",
+//		FunctionsDir: "netlify/functions",
+//		Probes:       []netlify.Endpoint{{Name: "hello"}},
+//	}, netlify.WithToken(token), netlify.WithStore(store)) // the caller reads the token
 //	o := redundancy.New()
-//	err = o.Add(redundancy.Target{
-//		Name: "shop",
-//		Checker: &netlify.SiteChecker{
-//			Manifest:  &netlify.ManifestChecker{FunctionsDir: "netlify/functions"},
-//			Deploys:   &netlify.DeployChecker{Client: client, SiteID: siteID},
-//			Probes:    probes,
-//			KnownGood: known,
-//		},
-//		Recoverer: &netlify.Recoverer{Client: client, SiteID: siteID,
-//			FunctionsDir: "netlify/functions", Probes: probes, KnownGood: known},
-//	})
+//	for _, t := range g.Targets { // "netlify-<site id>"; g.Notes say what is not watched
+//		err = o.Add(t)
+//	}
+//
+// Or build the pieces: an APIClient, a SiteChecker of a ManifestChecker, a
+// DeployChecker and a ProbeChecker, and a Recoverer of the same parts
+// sharing one KnownGood.
 package netlify

@@ -454,3 +454,31 @@ func TestSiteCheckerMergesParts(t *testing.T) {
 	require.Error(t, rep.Err)
 	assert.False(t, errors.Is(rep.Err, netlify.ErrManifestMissing))
 }
+
+// A report of endpoints down that predates a newer deploy, published since
+// and serving well (a rebuild that landed), plans no restore: restoring an
+// older deploy over it would undo the repair.
+func TestRestoreRereadsTheEndpointsBeforePlanning(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-5 * time.Hour)}, true)
+	h.good(t, "d1")
+	h.srv.SetFunction("hello", netlifytest.Function{Body: "hi"})
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-4 * time.Hour)}, true)
+	h.srv.SetDeployFunction("d2", "hello", netlifytest.Function{Status: 500})
+	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL(), Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 5 * time.Second}
+	rec := &netlify.Recoverer{Client: h.client(), SiteID: h.site, Probes: probes, KnownGood: h.known, Clock: h.clock}
+
+	stale := probes.Check(context.Background())
+	require.True(t, stale.Has(netlify.ProblemEndpointDown), "%+v", stale)
+	actions, err := rec.Plan(context.Background(), stale)
+	require.NoError(t, err)
+	require.NotEmpty(t, actions, "down now: restore d1")
+	assert.Equal(t, netlify.VerbRestoreDeploy, actions[0].Verb)
+
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d3", CreatedAt: t0.Add(-time.Hour)}, true) // the rebuild landed
+	actions, err = rec.Plan(context.Background(), stale)
+	require.NoError(t, err)
+	assert.Empty(t, actions, "the endpoints answer on d3: nothing to restore")
+	assert.Equal(t, "d3", h.srv.Published(h.site))
+}

@@ -23,31 +23,32 @@ const (
 // maxProbeBody bounds how much of an endpoint's answer a probe reads.
 const maxProbeBody = 1 << 20
 
-// Endpoint is one function endpoint to probe.
+// Endpoint is one function endpoint to probe. Its yaml keys are those of
+// an entry of a TargetConfig's probes.
 type Endpoint struct {
 	// Name is the function's name; it is the findings' subject.
-	Name string
+	Name string `yaml:"name"`
 	// Path is the path under the site URL. Default
 	// "/.netlify/functions/<Name>".
-	Path string
+	Path string `yaml:"path"`
 	// URL, when set, is probed instead of site URL + Path.
-	URL string
+	URL string `yaml:"url"`
 	// Method is the HTTP method. Default GET.
-	Method string
+	Method string `yaml:"method"`
 	// ExpectStatus is the status that means healthy. Default 200, or 202 for
 	// a background function.
-	ExpectStatus int
+	ExpectStatus int `yaml:"expect_status"`
 	// Background marks a background function (default true when Name ends
 	// in BackgroundSuffix).
-	Background bool
+	Background bool `yaml:"background"`
 	// BodyContains, when set, must occur in the answer's body.
-	BodyContains string
+	BodyContains string `yaml:"body_contains"`
 	// SlowAfter: an answer slower than this is degraded. Default the
 	// checker's SlowAfter.
-	SlowAfter time.Duration
+	SlowAfter time.Duration `yaml:"slow_after"`
 	// Timeout bounds the probe; past it the endpoint is down. Default the
 	// checker's Timeout.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 }
 
 // EndpointsFromManifest returns one endpoint per function of the manifest,

@@ -82,6 +82,12 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 	if r.Client == nil || r.SiteID == "" {
 		return nil, fmt.Errorf("netlify: restore: %w: Client and SiteID are required", ErrInvalidArgument)
 	}
+	// Read the world again: the report may predate a newer deploy that was
+	// published since (a rebuild that landed), and restoring an older one
+	// over it would undo the repair.
+	if r.Probes != nil && len(downAt(ctx, r.Probes)) == 0 {
+		return nil, nil
+	}
 	cand, pub, err := restoreCandidate(ctx, r.Client, r.SiteID, r.KnownGood)
 	if errors.Is(err, ErrNoRestoreCandidate) && pub != nil {
 		// Nothing to restore; but a newer build may be on its way to fix

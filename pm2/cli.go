@@ -31,35 +31,19 @@ type CLI struct {
 	timeout time.Duration
 	runner  Runner
 	env     func() []string
+	optErr  error // an option NewCLI does not take
 }
 
 var _ Client = (*CLI)(nil)
 
-// CLIOption configures NewCLI.
-type CLIOption func(*CLI)
-
-// WithBinary sets the pm2 binary: a path, or a name looked up on PATH.
-// Default "pm2".
-func WithBinary(path string) CLIOption { return func(c *CLI) { c.bin = path } }
-
-// WithHome sets PM2_HOME for every command. Default: the PM2_HOME of the
-// environment, else PM2's own default $HOME/.pm2.
-func WithHome(dir string) CLIOption { return func(c *CLI) { c.home = dir } }
-
-// WithTimeout bounds each command. Default DefaultTimeout.
-func WithTimeout(d time.Duration) CLIOption { return func(c *CLI) { c.timeout = d } }
-
-// WithRunner replaces the ExecRunner that runs commands (for tests).
-func WithRunner(r Runner) CLIOption { return func(c *CLI) { c.runner = r } }
-
-// NewCLI returns a CLI client. Defaults: binary "pm2" on PATH, PM2_HOME
-// from the environment (else $HOME/.pm2), DefaultTimeout per command,
-// ExecRunner.
-func NewCLI(opts ...CLIOption) *CLI {
-	c := &CLI{bin: "pm2", timeout: DefaultTimeout, runner: ExecRunner{}, env: os.Environ}
-	for _, o := range opts {
-		o(c)
-	}
+// NewCLI returns a CLI client. It takes WithBinary, WithHome, WithTimeout
+// and WithRunner. Defaults: binary "pm2" on PATH, PM2_HOME from the
+// environment (else $HOME/.pm2, as pm2 itself), DefaultTimeout per
+// command, ExecRunner. An option NewCLI does not take makes every call
+// fail with an error saying so.
+func NewCLI(opts ...Option) *CLI {
+	s, err := apply("NewCLI", opts, cliOptions...)
+	c := &CLI{bin: s.bin, home: s.home, timeout: s.timeout, runner: s.runner, env: os.Environ, optErr: err}
 	if c.bin == "" {
 		c.bin = "pm2"
 	}
@@ -184,6 +168,9 @@ func (c *CLI) processCommand(ctx context.Context, verb, nameOrID string) error {
 
 // runDaemon runs a command that needs a running daemon.
 func (c *CLI) runDaemon(ctx context.Context, args ...string) ([]byte, error) {
+	if c.optErr != nil {
+		return nil, c.optErr
+	}
 	if err := daemonListening(ctx, c.Home()); err != nil {
 		return nil, fmt.Errorf("pm2 %s: %w", strings.Join(args, " "), err)
 	}
@@ -193,6 +180,9 @@ func (c *CLI) runDaemon(ctx context.Context, args ...string) ([]byte, error) {
 // run runs pm2 with args and returns its stdout, or an error naming the
 // command and its exit status.
 func (c *CLI) run(ctx context.Context, args ...string) ([]byte, error) {
+	if c.optErr != nil {
+		return nil, c.optErr
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.timeout)
 	defer cancel()
 	env := c.env()

@@ -15,21 +15,24 @@
 // Checker turns one look at PM2 into a redundancy.Report whose findings
 // carry stable Problem codes (ProblemErrored = "pm2.errored", ...);
 // Recoverer turns a report into redundancy.Actions, one per repair, each
-// with a stable verb ("pm2.restart", ...). Give both the same Config and
-// add them to a redundancy.Orchestrator as one target:
+// with a stable verb ("pm2.restart", ...). NewTargets builds both, with the
+// client and the store they share, from a TargetConfig (the pm2 section of
+// a launcher's YAML file decodes into one):
 //
-//	client := pm2.NewCLI(pm2.WithHome("/srv/app/.pm2"))
-//	cfg := pm2.Config{
-//		Apps:      []pm2.App{{Name: "web", MaxMemoryBytes: 512 << 20}, {Name: "worker"}},
+//	g, err := pm2.NewTargets(ctx, &pm2.TargetConfig{
 //		Home:      "/srv/app/.pm2",
+//		Apps:      []pm2.AppConfig{{Name: "web", MaxMemory: 512 << 20}, {Name: "worker"}},
 //		Ecosystem: "/srv/app/ecosystem.config.js",
-//	}
+//	}, pm2.WithStore(store))
 //	o := redundancy.New()
-//	err := o.Add(redundancy.Target{
-//		Name:      "pm2",
-//		Checker:   pm2.NewChecker(client, cfg),
-//		Recoverer: pm2.NewRecoverer(client, cfg),
-//	})
+//	for _, t := range g.Targets { // one, named "pm2"; g.Notes say what is not watched
+//		err = o.Add(t)
+//	}
+//
+// With the native client the target carries its event source
+// (Target.Source), so that a process exiting is checked at once. To build
+// the pieces yourself, give NewChecker and NewRecoverer the same client
+// and Config.
 //
 // The checker remembers each process's restarts between checks to find
 // crash loops, so keep one Checker per target for its whole life.

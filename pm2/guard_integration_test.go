@@ -244,7 +244,7 @@ func holdStopped(t *testing.T, d *pm2test.Daemon) (stop func()) {
 	require.NoError(t, err)
 	cmdline, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
 	require.NoError(t, err)
-	require.Contains(t, string(cmdline), d.Home, "pid %d is this test's daemon", pid)
+	require.True(t, pm2.TitleNamesHome(string(cmdline), d.Home), "pid %d is this test's daemon: %q", pid, cmdline)
 	start := startTime(pid)
 	require.NotEmpty(t, start)
 	done := make(chan struct{})

@@ -14,31 +14,32 @@ import (
 
 // Probe says how to check that an app really serves while PM2 calls it
 // online: a TCP port that must accept a connection, or an HTTP(S) URL
-// that must answer. Give Port, URL or both (both must pass).
+// that must answer. Give Port, URL or both (both must pass). Its yaml
+// keys are those of an app's probe in a TargetConfig.
 type Probe struct {
 	// Port is a TCP port the app listens on, dialled on Host. It is also
 	// the port looked up when the app's error log says EADDRINUSE; with
 	// only URL set, the URL's port is.
-	Port int
+	Port int `yaml:"port"`
 	// Host is the address dialled for Port. Default DefaultProbeHost.
-	Host string
+	Host string `yaml:"host"`
 	// URL is an http or https URL the app answers; a 2xx or 3xx status
 	// passes (redirects are not followed), unless ExpectStatus is set.
-	URL string
+	URL string `yaml:"url"`
 	// ExpectStatus is the one HTTP status that passes; 0: any 2xx or 3xx.
-	ExpectStatus int
+	ExpectStatus int `yaml:"expect_status"`
 	// Timeout bounds one probe. Default DefaultProbeTimeout.
-	Timeout time.Duration
+	Timeout time.Duration `yaml:"timeout"`
 	// Grace is how long after a process started a failing probe is not
 	// yet a finding (the app is still starting). Default DefaultProbeGrace.
-	Grace time.Duration
+	Grace time.Duration `yaml:"grace"`
 	// OwnHolders declares processes outside PM2 as ours: a process that
 	// holds Port while the app's error log says EADDRINUSE, and whose
 	// command line contains one of these strings, may be stopped by the
 	// recoverer (SIGTERM, then SIGKILL), as when an orphan of a killed
 	// daemon keeps the port. Empty (the default): such a process is
 	// reported, never signalled.
-	OwnHolders []string
+	OwnHolders []string `yaml:"own_holders"`
 }
 
 // Probe defaults.

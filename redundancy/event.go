@@ -73,6 +73,9 @@ type Event struct {
 	// Alert is set on EventAlert: the notice. Silenced notices and quiet
 	// closes reach the logger and subscribers, not the notifiers.
 	Alert *Alert
+	// Plan is set on EventRecoveryStarted: the attempt's actions, in order,
+	// each as "verb subject" (Action.String).
+	Plan []string
 }
 
 // String returns a one-line description for logs.

@@ -3,6 +3,7 @@ package redundancy
 import (
 	"context"
 	"log/slog"
+	"strings"
 )
 
 // Notifier receives events: alerts to people or other systems. Notify is
@@ -79,6 +80,9 @@ func eventAttrs(e Event) []any {
 	}
 	if e.Attempt > 0 {
 		attrs = append(attrs, "attempt", e.Attempt)
+	}
+	if len(e.Plan) > 0 {
+		attrs = append(attrs, "plan", strings.Join(e.Plan, "; "))
 	}
 	if e.Report.Summary != "" {
 		attrs = append(attrs, "summary", e.Report.Summary)

@@ -203,7 +203,11 @@ func (o *Orchestrator) attempt(ctx context.Context, t *target, r Report, mode at
 	if err := o.writeAhead(ctx, t, lead, undo); err != nil {
 		return nil, fmt.Errorf("recover %q: %w", name, err)
 	}
-	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo})
+	plan := make([]string, len(actions))
+	for i, a := range actions {
+		plan[i] = a.String()
+	}
+	o.emit(Event{Time: now, Target: name, Kind: EventRecoveryStarted, Report: r, Attempt: attemptNo, Plan: plan})
 
 	var results []ActionResult
 	failed := err

@@ -91,6 +91,13 @@ func redactEvent(r *Redactor, e Event) Event {
 		a := redactAlert(r, *e.Alert)
 		e.Alert = &a
 	}
+	if e.Plan != nil {
+		plan := make([]string, len(e.Plan))
+		for i, a := range e.Plan {
+			plan[i] = r.String(a)
+		}
+		e.Plan = plan
+	}
 	return e
 }
 

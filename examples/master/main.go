@@ -1,32 +1,93 @@
-// Command master is the "master orchestrator" mode: one orchestrator per
-// system (PM2, GitHub Actions, Netlify), each a target of a master
-// orchestrator that shows per-system and overall health and recovers a
-// system as a whole when it stays failing.
-//
-//	go run ./examples/master monitor -listen 127.0.0.1:9321
-//	go run ./examples/master help
+// Command master is the "master orchestrator": one orchestrator per system
+// (PM2, GitHub Actions, Netlify), each nested under a master that shows
+// per-system and overall health and recovers a system as a whole when its
+// own policies do not bring it back. Try `go run ./examples/master help`.
+// It uses the public API only: copy this file into your own module.
 package main
 
 import (
+	"context"
+	"errors"
 	"os"
+	"path/filepath"
 
-	"github.com/uras-dev/uras/internal/cli"
-	"github.com/uras-dev/uras/internal/config"
-	"github.com/uras-dev/uras/internal/demo"
-	"github.com/uras-dev/uras/internal/system"
+	"github.com/uras-dev/uras/ghactions"
+	"github.com/uras-dev/uras/netlify"
+	"github.com/uras-dev/uras/pm2"
+	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/launch"
 )
 
-const logFile = "master-orchestrator.log"
+// defaultConfig is read without -config: it watches what it finds here
+// (the local PM2, ./.github/workflows, ./netlify/functions) and notes
+// what it skips.
+const defaultConfig = `
+logs: {dir: logs, level: info}
+state: {dir: .uras}
+listen: 127.0.0.1:9321
+policy: {interval: 30s, timeout: 30s, failure_threshold: 3, backoff: {base: 10s, max: 5m}, budget: {max: 5, window: 10m}}
+pm2: {optional: true, client: auto}
+github: {optional: true, checkout: .}
+netlify: {optional: true, functions_dir: netlify/functions, manifest: .netlify/functions/manifest.json}
+`
 
-func main() {
-	os.Exit(launch.Main(launch.Command[*config.Config]{
-		Name:    "master",
-		Title:   system.Master.Title(),
-		Summary: "master keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system, each a target of a master that recovers a system as a whole.",
-		Help:    cli.Help,
-		Load:    cli.Load,
-		Build:   cli.Build(system.Master),
-		Verbs:   map[string]launch.Verb{"demo": demo.Verb(system.Master, logFile)},
-	}))
+// Config is the configuration file: the launcher's keys and one section
+// per system.
+type Config struct {
+	launch.Config `yaml:",inline"`        // logs, state, listen, policy, alerts
+	PM2           *pm2.TargetConfig       `yaml:"pm2"`
+	GitHub        *ghactions.TargetConfig `yaml:"github"`
+	Netlify       *netlify.TargetConfig   `yaml:"netlify"`
+}
+
+var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the demo verb
+	Name: "master", Title: "uras master orchestrator",
+	Summary: "master keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system, each a target of a master that recovers a system as a whole.",
+	Help:    "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n(or the variables token_env names), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
+	Load:    launch.YAML[Config](defaultConfig),
+	Build:   build,
+}
+
+func main() { os.Exit(launch.Main(command)) }
+
+// build gives each system its own orchestrator, nested under the master.
+func build(ctx context.Context, cfg Config, b launch.Build) (*launch.System, error) {
+	groups, err := targets(ctx, cfg, b)
+	if err != nil {
+		return nil, err
+	}
+	master := redundancy.New(b.Options("")...)
+	sys := &launch.System{Root: master}
+	// A system keeps the file's backoff and budget under the master; the
+	// nesting defaults (redundancy.Nest) say when the master steps in.
+	p := cfg.Policy.Policy()
+	nest := redundancy.Policy{SuccessThreshold: p.SuccessThreshold, Backoff: p.Backoff, Budget: p.Budget, RetryDelay: p.RetryDelay}
+	for _, g := range groups {
+		sys.Notes = append(sys.Notes, g.Notes...)
+		if len(g.Targets) == 0 {
+			continue
+		}
+		child := redundancy.New(b.Options(g.Name)...)
+		for _, t := range g.Targets {
+			if err := child.Add(t); err != nil {
+				return nil, err
+			}
+		}
+		if err := master.Add(redundancy.Nest(g.Name, child, nest)); err != nil {
+			return nil, err
+		}
+		sys.Parts = append(sys.Parts, launch.Part{Name: g.Name, Orch: child})
+	}
+	return sys, nil
+}
+
+// targets builds the targets of each system, with the tokens read from
+// the variables the file names.
+func targets(ctx context.Context, cfg Config, b launch.Build) ([]redundancy.Group, error) {
+	pm, err1 := pm2.NewTargets(ctx, cfg.PM2, pm2.WithLogger(b.Logger("pm2")))
+	gh, err2 := ghactions.NewTargets(ctx, cfg.GitHub, ghactions.WithLogger(b.Logger("github")),
+		ghactions.WithToken(b.Secret(cfg.GitHub.TokenVar())), ghactions.WithBackupDir(filepath.Join(cfg.State.Dir, "workflow-backup")))
+	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")),
+		netlify.WithToken(b.Secret(cfg.Netlify.TokenVar())), netlify.WithBuildHookURL(b.Secret(cfg.Netlify.BuildHookVar())))
+	return []redundancy.Group{pm, gh, nf}, errors.Join(err1, err2, err3)
 }

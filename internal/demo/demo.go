@@ -11,23 +11,31 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"text/template"
 	"time"
 
-	"github.com/uras-dev/uras/internal/config"
-	"github.com/uras-dev/uras/internal/system"
+	"go.yaml.in/yaml/v3"
+
 	"github.com/uras-dev/uras/netlify/netlifytest"
+	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/redundancy"
 	"github.com/uras-dev/uras/redundancy/launch"
+	"github.com/uras-dev/uras/redundancy/metrics"
 )
+
+// Compose loads the configuration file at path and builds the system
+// from it, as a command does (its Load and Build).
+type Compose func(ctx context.Context, path string, b launch.Build) (*launch.System, launch.Settings, error)
 
 // Options configures Run.
 type Options struct {
-	// Layout composes the orchestrators as the command would.
-	Layout system.Layout
+	// Name and Title name the command (its dashboard's heading).
+	Name, Title string
+	// Compose builds the command's system from the demo's configuration.
+	Compose Compose
 	// LogFile names the demo's log file (in its temporary directory).
 	LogFile string
 	// Duration is how long the demo runs (default 30s); faults are injected
@@ -68,7 +76,7 @@ func Run(ctx context.Context, o Options) error {
 		}
 	}()
 
-	p.say("uras demo: %s mode for %s against an embedded environment", o.Layout, o.Duration)
+	p.say("uras demo: %s for %s against an embedded environment", o.Name, o.Duration)
 	p.say("policies: check every 1s, recover on the first failure, backoff 1s doubling, budget 5 per minute")
 	pm, err := startPM2(ctx, dir, o.FakePM2)
 	if err != nil {
@@ -94,57 +102,57 @@ func Run(ctx context.Context, o Options) error {
 	p.say("  github:  fake GitHub (ghtest) at %s, repository %s/%s (workflows ci.yml, nightly.yml)", gh.Srv.URL(), ghOwner, ghRepo)
 	p.say("  netlify: fake Netlify (netlifytest) at %s, site %s, function %s", nf.Srv.URL(), siteID, fnHello)
 
-	cfg, err := demoConfig(dir, pm, gh, nf, alerts.URL)
+	path, err := writeConfig(dir, pm, gh, nf, alerts.URL)
 	if err != nil {
 		return fmt.Errorf("demo: config: %w", err)
 	}
-	red := redundancy.NewRedactor(cfg.Secrets()...)
-	logs, err := launch.OpenLogs(launch.LogOptions{Path: filepath.Join(cfg.Logs.Dir, o.LogFile), Level: mustLevel(cfg), Redactor: red})
+	red := redundancy.NewRedactor()
+	logs, err := launch.OpenLogs(launch.LogOptions{Path: filepath.Join(dir, "logs", o.LogFile), Level: slog.LevelDebug, Redactor: red})
 	if err != nil {
 		return err
 	}
 	defer logs.Close()
-
-	faulted := make(chan struct{})
-	tl := newTimeline(config.Systems)
-	var sysRef atomic.Pointer[system.System] // set once built; plans come only after
-	deps := system.Deps{Logger: logs.Logger, OnPlan: func(target string, actions []redundancy.Action) {
-		select {
-		case <-faulted:
-		default:
-			return
-		}
-		if s := sysRef.Load(); s != nil {
-			tl.plan(s.SystemOf(target), time.Now())
-		}
-		steps := make([]string, len(actions))
-		for i, a := range actions {
-			steps[i] = a.String()
-		}
-		p.say("plan      %s: %s", target, strings.Join(steps, "; "))
-	}}
-	if pm.Fake != nil {
-		deps.PM2Client = pm.Fake
-	}
-	sys, err := system.Build(ctx, cfg, o.Layout, system.BuildOptions{Logger: logs.Logger(""), Deps: deps, Redactor: red})
+	b := launch.Build{Logger: logs.Logger, Redactor: red, Getenv: func(k string) string { return demoEnv[k] }, Metrics: metrics.New()}
+	sys, set, err := o.Compose(ctx, path, b)
 	if err != nil {
 		return fmt.Errorf("demo: %w", err)
 	}
-	sysRef.Store(sys)
-	defer func() {
-		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		defer cancel()
-		_ = sys.Close(cctx)
-	}()
+	red.Add(set.Secrets...)
+	var closeOnce sync.Once
+	closeSys := func(d time.Duration) {
+		closeOnce.Do(func() {
+			if sys.Close == nil {
+				return
+			}
+			cctx, cancel := context.WithTimeout(context.Background(), d)
+			defer cancel()
+			_ = sys.Close(cctx)
+		})
+	}
+	defer closeSys(10 * time.Second)
+	if pm.Fake != nil {
+		if err := addFakePM2(ctx, sys, pm.Fake, b); err != nil {
+			return fmt.Errorf("demo: pm2: %w", err)
+		}
+	}
+	status := func() launch.Status {
+		st := sys.Status()
+		st.Mode, st.Title = o.Name, o.Title
+		return st
+	}
+
+	faulted := make(chan struct{})
+	tl := newTimeline([]string{"pm2", "github", "netlify"})
+	systemOf := systems(sys)
 	recovered := map[string]int{}
 	var mu sync.Mutex
-	cancelSub := sys.Subscribe(func(_ system.Part, e redundancy.Event) {
+	cancelSub := subscribe(sys, func(e redundancy.Event) {
 		select {
 		case <-faulted:
 		default:
 			return
 		}
-		tl.event(sys.SystemOf(e.Target), e)
+		tl.event(systemOf[e.Target], e)
 		switch e.Kind {
 		case redundancy.EventStatusChanged:
 			if e.To == redundancy.StatusHealthy {
@@ -155,6 +163,8 @@ func Run(ctx context.Context, o Options) error {
 			for _, f := range e.Report.Findings {
 				p.say("            %s", clip(f.String(), 110))
 			}
+		case redundancy.EventRecoveryStarted:
+			p.say("plan      %s: %s", e.Target, strings.Join(e.Plan, "; "))
 		case redundancy.EventActionSucceeded:
 			p.say("  done    %s", e.Action)
 		case redundancy.EventActionFailed:
@@ -180,26 +190,29 @@ func Run(ctx context.Context, o Options) error {
 	go func() { _ = srv.Serve(ln) }()
 	defer srv.Close()
 	healthURL := "http://" + ln.Addr().String() + "/health"
-	if o.Layout == system.Ultimate {
-		p.say("  ultimate: webhook alerts to %s, state in %s, health endpoint %s", alerts.URL, cfg.State.Dir, healthURL)
-	}
+	p.say("  %s: health endpoint %s; webhook alerts (if the command sends them) to %s; state in %s", o.Name, healthURL, alerts.URL, stateDir(dir))
 
 	runCtx, stopRun := context.WithCancel(ctx)
 	runDone, watchDone := make(chan struct{}), make(chan struct{})
 	go func() { defer close(runDone); _ = sys.Root.Run(runCtx) }()
-	go func() { defer close(watchDone); _ = sys.Watch(runCtx) }() // PM2 events, with the native client
+	go func() { // event sources beside the targets' own (Target.Source), if the command has any
+		defer close(watchDone)
+		if sys.Watch != nil {
+			_ = sys.Watch(runCtx)
+		}
+	}()
 	defer func() { stopRun(); <-runDone; <-watchDone }()
 
 	end := p.start.Add(o.Duration)
-	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { return sys.Status().Status == redundancy.StatusHealthy && checkedAll(sys) },
+	if !waitFor(ctx, time.Now().Add(60*time.Second), func() bool { st := status(); return st.Status == redundancy.StatusHealthy && checkedAll(st) },
 		func(waited time.Duration) {
-			p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), sys.Status().Status)
+			p.say("waiting   %.0fs for the baseline: %s", waited.Seconds(), status().Status)
 		}) {
-		system.Render(o.Out, sys.Status())
+		launch.Render(o.Out, status())
 		return fmt.Errorf("demo: the environment did not come up healthy: %w", ErrNotRecovered)
 	}
 	p.say("baseline: every system healthy")
-	system.Render(o.Out, sys.Status())
+	launch.Render(o.Out, status())
 	injectAt := p.start.Add(o.Duration / 6)
 	if !sleepUntil(ctx, injectAt) {
 		return ctx.Err()
@@ -235,7 +248,8 @@ func Run(ctx context.Context, o Options) error {
 				p.say("verified  %s: fault repaired %.1fs after injection", c.name, done[c.name].Seconds())
 			}
 		}
-		return len(done) == len(checks) && sys.Status().Status == redundancy.StatusHealthy
+		// The root's own view too: a master sees its systems healthy at its next check.
+		return len(done) == len(checks) && status().Status == redundancy.StatusHealthy && sys.Root.Snapshot().Status == redundancy.StatusHealthy
 	}, func(waited time.Duration) {
 		p.say("waiting   %.0fs after the faults: %s", waited.Seconds(), tl.progress())
 	})
@@ -247,18 +261,16 @@ func Run(ctx context.Context, o Options) error {
 	<-runDone
 
 	p.say("final dashboard")
-	final := sys.Status()
-	system.Render(o.Out, final)
+	final := status()
+	launch.Render(o.Out, final)
 	tl.render(o.Out)
 	code, ctype, hstatus := probeHealth(healthURL)
 	p.say("health endpoint: GET %s → %d %s, status %q", healthURL, code, ctype, hstatus)
-	if o.Layout == system.Ultimate {
-		deadline, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = sys.Close(deadline)
-		cancel()
-		states, _ := filepath.Glob(filepath.Join(cfg.State.Dir, "state-*.json"))
-		escalations, _ := filepath.Glob(filepath.Join(sys.EscalationDir, "*.json"))
-		p.say("ultimate: %d webhook alerts delivered, %d state files persisted, %d escalation reports", alerts.n.Load(), len(states), len(escalations))
+	closeSys(5 * time.Second) // deliver queued alerts and reports
+	states, _ := filepath.Glob(filepath.Join(stateDir(dir), "state-*.json"))
+	escalations, _ := filepath.Glob(filepath.Join(stateDir(dir), "escalations", "*.json"))
+	if n := alerts.n.Load(); n+int64(len(states)+len(escalations)) > 0 {
+		p.say("%s: %d webhook alerts delivered, %d state files persisted, %d escalation reports", o.Name, n, len(states), len(escalations))
 	}
 	var missing []string
 	for _, c := range checks {
@@ -275,8 +287,8 @@ func Run(ctx context.Context, o Options) error {
 	return nil
 }
 
-func checkedAll(sys *system.System) bool {
-	for _, ss := range sys.Status().Parts {
+func checkedAll(st launch.Status) bool {
+	for _, ss := range st.Parts {
 		for _, t := range ss.Targets {
 			if t.LastCheck.IsZero() {
 				return false
@@ -362,32 +374,29 @@ func clip(s string, n int) string {
 	return s[:n-1] + "…"
 }
 
-func mustLevel(cfg *config.Config) slog.Level {
-	l, _ := cfg.Logs.Level.Parse()
-	return l
+// demoPolicy is the policy of every demo target (the file's policy).
+var demoPolicy = redundancy.PolicyConfig{
+	Interval: time.Second, Timeout: 20 * time.Second, FailureThreshold: 1, SuccessThreshold: 1,
+	Retries: ptr(1), RetryDelay: 200 * time.Millisecond, ActionTimeout: 60 * time.Second,
+	Backoff: redundancy.BackoffConfig{Base: time.Second, Max: 5 * time.Second, Jitter: ptr(0.0)},
+	Budget:  redundancy.BudgetConfig{Max: 5, Window: time.Minute},
 }
+
+func ptr[T any](v T) *T { return &v }
 
 var configTemplate = template.Must(template.New("demo").Parse(`
 logs: {dir: {{.Dir}}/logs, level: debug}
-state: {dir: {{.Dir}}/state}
+state: {dir: {{.State}}}
 policy:
-  interval: 1s
-  timeout: 20s
-  failure_threshold: 1
-  success_threshold: 1
-  retries: 1
-  retry_delay: 200ms
-  action_timeout: 60s
-  backoff: {base: 1s, max: 5s, jitter: 0}
-  budget: {max: 5, window: 1m}
-pm2:
+{{.Policy}}
 {{- if .PM2Home}}
+pm2:
   home: {{.PM2Home}}
   binary: {{.PM2Bin}}
-{{- end}}
   client: auto
   apps: [{name: web}, {name: worker}]
-  limits: {min_free_mb: -1}
+  limits: {min_free: "off"}
+{{- end}}
 github:
   api_url: {{.GitHubURL}}
   token_env: URAS_DEMO_GITHUB_TOKEN
@@ -402,25 +411,120 @@ netlify:
   manifest: {{.Manifest}}
   probes: [{name: hello, body_contains: hello}]
 alerts:
-  webhooks: [{url_env: URAS_DEMO_WEBHOOK}]
+  webhooks: [{url: "{{.AlertURL}}/alerts?token=demo-webhook-secret"}]
 `))
 
-// demoConfig writes the environment's configuration as YAML and loads it
-// the way a user's file is loaded.
-func demoConfig(dir string, pm *pm2Env, gh *githubEnv, nf *netlifyEnv, alertURL string) (*config.Config, error) {
+// demoEnv is the environment the demo's Build reads its tokens from.
+var demoEnv = map[string]string{
+	"URAS_DEMO_GITHUB_TOKEN":  "ghp_demoToken0123456789abcdefghij",
+	"URAS_DEMO_NETLIFY_TOKEN": netlifytest.DefaultToken,
+}
+
+func stateDir(dir string) string { return filepath.Join(dir, "state") }
+
+// writeConfig writes the environment's configuration file, which the
+// command loads as it loads a user's. With the PM2 fake there is no pm2
+// section: addFakePM2 adds the PM2 target.
+func writeConfig(dir string, pm *pm2Env, gh *githubEnv, nf *netlifyEnv, alertURL string) (string, error) {
+	pol, err := yaml.Marshal(demoPolicy)
+	if err != nil {
+		return "", err
+	}
 	var b strings.Builder
-	data := map[string]string{"Dir": dir, "GitHubURL": gh.Srv.URL(), "SiteURL": nf.Srv.URL(), "NetlifyAPI": nf.Srv.APIURL(),
-		"FunctionsDir": nf.FunctionsDir, "Manifest": nf.Manifest}
+	data := map[string]string{"Dir": dir, "State": stateDir(dir), "Policy": "  " + strings.ReplaceAll(strings.TrimSpace(string(pol)), "\n", "\n  "),
+		"GitHubURL": gh.Srv.URL(), "SiteURL": nf.Srv.URL(), "NetlifyAPI": nf.Srv.APIURL(),
+		"FunctionsDir": nf.FunctionsDir, "Manifest": nf.Manifest, "AlertURL": alertURL}
 	if pm.Real {
 		data["PM2Home"], data["PM2Bin"] = pm.Home, pm.Bin
 	}
 	if err := configTemplate.Execute(&b, data); err != nil {
-		return nil, err
+		return "", err
 	}
-	env := map[string]string{
-		"URAS_DEMO_GITHUB_TOKEN":  "ghp_demoToken0123456789abcdefghij",
-		"URAS_DEMO_NETLIFY_TOKEN": netlifytest.DefaultToken,
-		"URAS_DEMO_WEBHOOK":       alertURL + "/alerts?token=demo-webhook-secret",
+	path := filepath.Join(dir, "demo.yaml")
+	return path, os.WriteFile(path, []byte(b.String()), 0o600)
+}
+
+// addFakePM2 adds a PM2 target over the in-memory fake beside the
+// command's targets, composed as the command composes its systems: its
+// own orchestrator under the root when the command nests them, else in
+// the root.
+func addFakePM2(ctx context.Context, sys *launch.System, fake pm2.Client, b launch.Build) error {
+	g, err := pm2.NewTargets(ctx, &pm2.TargetConfig{Apps: []pm2.AppConfig{{Name: appWeb}, {Name: appWorker}}, Policy: demoPolicy},
+		pm2.WithClient(fake), pm2.WithLogger(b.Logger("pm2")))
+	if err != nil {
+		return err
 	}
-	return config.Parse(filepath.Join(dir, "demo.yaml"), []byte(b.String()), func(k string) string { return env[k] })
+	nested := false
+	for _, p := range sys.Parts {
+		nested = nested || p.Orch != sys.Root
+	}
+	orch := sys.Root
+	if nested {
+		orch = redundancy.New(b.Options("pm2")...)
+	}
+	part := launch.Part{Name: g.Name, Orch: orch}
+	for _, t := range g.Targets {
+		if err := orch.Add(t); err != nil {
+			return err
+		}
+		part.Targets = append(part.Targets, t.Name)
+	}
+	if nested {
+		part.Targets = nil
+		if err := sys.Root.Add(redundancy.Nest(g.Name, orch, redundancy.Policy{})); err != nil {
+			return err
+		}
+	}
+	if len(sys.Parts) > 0 || nested {
+		sys.Parts = append([]launch.Part{part}, sys.Parts...)
+	}
+	var notes []string
+	for _, n := range sys.Notes {
+		if !strings.HasPrefix(n, g.Name+": ") {
+			notes = append(notes, n)
+		}
+	}
+	sys.Notes = notes
+	return nil
+}
+
+// subscribe calls fn with the events of the orchestrators that hold the
+// targets (the parts'; the root's when there are none), and returns the
+// function that cancels it.
+func subscribe(sys *launch.System, fn func(redundancy.Event)) func() {
+	var orchs []*redundancy.Orchestrator
+	for _, p := range sys.Parts {
+		if !slices.Contains(orchs, p.Orch) {
+			orchs = append(orchs, p.Orch)
+		}
+	}
+	if len(orchs) == 0 {
+		orchs = append(orchs, sys.Root)
+	}
+	var cancels []func()
+	for _, o := range orchs {
+		cancels = append(cancels, o.Subscribe(fn))
+	}
+	return func() {
+		for _, c := range cancels {
+			c()
+		}
+	}
+}
+
+// systems maps every target name of sys, nested orchestrators' included,
+// to the system (the part) it belongs to.
+func systems(sys *launch.System) map[string]string {
+	out := map[string]string{}
+	for _, p := range sys.Parts {
+		out[p.Name] = p.Name // a master's target for the system
+		names := p.Targets
+		if names == nil {
+			names = p.Orch.Names()
+		}
+		for _, n := range names {
+			out[n] = p.Name
+		}
+	}
+	return out
 }

@@ -7,14 +7,30 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/uras-dev/uras/internal/system"
 	"github.com/uras-dev/uras/redundancy/launch"
 )
 
-// Verb returns the demo as an extra verb of a launcher in layout, its
-// log file named logFile (in the demo's temporary directory). A main
-// opts into it; a launcher without it links none of the fakes.
-func Verb(layout system.Layout, logFile string) launch.Verb {
+// Verb returns the demo as an extra verb of cmd: cmd's own Load and Build
+// compose the orchestrators from the demo's configuration file, as they
+// would from a user's. A main opts into it (examples/*/demo.go, built with
+// -tags demo); a launcher without it links none of the fakes.
+func Verb[C any](cmd launch.Command[C]) launch.Verb {
+	compose := func(ctx context.Context, path string, b launch.Build) (*launch.System, launch.Settings, error) {
+		if cmd.Load == nil {
+			return nil, launch.Settings{}, errors.New("the command has no configuration to load")
+		}
+		cfg, set, err := cmd.Load(path)
+		if err != nil {
+			return nil, set, err
+		}
+		sys, err := cmd.Build(ctx, cfg, b)
+		return sys, set, err
+	}
+	logFile := cmd.LogName
+	if logFile == "" {
+		logFile = cmd.Name
+	}
+	logFile += ".log"
 	return launch.Verb{
 		Usage: "run against an embedded environment, inject faults, show the recovery (-duration, -fake-pm2)",
 		Run: func(ctx context.Context, inv launch.Invocation) int {
@@ -34,7 +50,8 @@ func Verb(layout system.Layout, logFile string) launch.Verb {
 				fmt.Fprintf(inv.Stderr, "%s: unexpected argument %q\n", fs.Name(), fs.Arg(0))
 				return launch.ExitUsage
 			}
-			err := Run(ctx, Options{Layout: layout, LogFile: logFile, Duration: *d, Grace: *grace, FakePM2: *fake, Out: inv.Stdout})
+			err := Run(ctx, Options{Name: cmd.Name, Title: cmd.Title, Compose: compose, LogFile: logFile,
+				Duration: *d, Grace: *grace, FakePM2: *fake, Out: inv.Stdout})
 			switch {
 			case err == nil:
 				return launch.ExitOK

@@ -32,8 +32,9 @@ var (
 	buildOut  []byte
 )
 
-// bin builds the three example commands once (into a temporary directory
-// removed by TestMain) and returns the path of one.
+// bin builds the three example commands once, with the demo verb (-tags
+// demo), into a temporary directory removed by TestMain, and returns the
+// path of one.
 func bin(t *testing.T, name string) string {
 	t.Helper()
 	buildOnce.Do(func() {
@@ -43,7 +44,7 @@ func bin(t *testing.T, name string) string {
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		cmd := exec.CommandContext(ctx, "go", "build", "-o", binDir+string(os.PathSeparator),
+		cmd := exec.CommandContext(ctx, "go", "build", "-tags", "demo", "-o", binDir+string(os.PathSeparator),
 			"github.com/uras-dev/uras/examples/launcher", "github.com/uras-dev/uras/examples/master", "github.com/uras-dev/uras/examples/ultimate")
 		cmd.WaitDelay = 10 * time.Second
 		buildOut, buildErr = cmd.CombinedOutput()

@@ -216,8 +216,8 @@ func (s *Server) HTTPClient() *http.Client { return s.hs.Client() }
 
 // Client returns the real netlify client pointed at the server, with its
 // token, fast retries (1ms base) and the given options after those.
-func (s *Server) Client(opts ...netlify.ClientOption) *netlify.APIClient {
-	base := []netlify.ClientOption{
+func (s *Server) Client(opts ...netlify.Option) *netlify.APIClient {
+	base := []netlify.Option{
 		netlify.WithBaseURL(s.APIURL()),
 		netlify.WithToken(s.token),
 		netlify.WithHTTPClient(s.hs.Client()),

@@ -233,6 +233,7 @@ func (a *app[C]) openLogs(set Settings, term io.Writer) (*Logs, error) {
 // build composes the system and checks what it returned.
 func (a *app[C]) build(ctx context.Context, c config[C], logs *Logs, b Build) (*System, error) {
 	b.Logger, b.Redactor = logs.Logger, a.red
+	b.Getenv = func(name string) string { return lookupEnv(a.env, name) }
 	if b.Metrics == nil {
 		b.Metrics = metrics.New()
 	}

@@ -44,16 +44,39 @@
 // not healthy), 2 usage or configuration error, 3 status: not running,
 // 4 start or monitor: already running.
 //
-// A launcher is a page of code:
+// The configuration file is the launcher's to choose. LoadYAML (and YAML,
+// a ready Command.Load) reads a YAML file into a type that embeds Config
+// (logs, state, listen, the default policy, alerts) inline beside its own
+// sections, such as the providers' TargetConfigs: strictly, with one-line
+// "config FILE:LINE: key: ..." errors, each section validated and its
+// policy laid over the default one. A Build function reads the tokens the
+// file names with Build.Secret, which registers them with the Redactor,
+// and gives its orchestrators Build.Options.
+//
+// A launcher is a page of code (examples/launcher, examples/master and
+// examples/ultimate are three):
+//
+//	type Config struct {
+//		launch.Config `yaml:",inline"`
+//		PM2           *pm2.TargetConfig `yaml:"pm2"`
+//	}
 //
 //	func main() {
 //		os.Exit(launch.Main(launch.Command[Config]{
-//			Name:  "mylauncher",
-//			Load:  loadConfig,           // -config FILE → your config and launch.Settings
+//			Name: "mylauncher",
+//			Load: launch.YAML[Config](defaultConfig), // -config FILE, else the embedded text
 //			Build: func(ctx context.Context, cfg Config, b launch.Build) (*launch.System, error) {
-//				root := redundancy.New(redundancy.WithLogger(b.Logger("")))
-//				// root.Add(...) your targets, nested orchestrators (Parts), notifiers
-//				return &launch.System{Root: root}, nil
+//				g, err := pm2.NewTargets(ctx, cfg.PM2, pm2.WithLogger(b.Logger("pm2")))
+//				if err != nil {
+//					return nil, err
+//				}
+//				root := redundancy.New(b.Options("")...)
+//				for _, t := range g.Targets { // and your own targets, nested orchestrators (Parts), notifiers
+//					if err := root.Add(t); err != nil {
+//						return nil, err
+//					}
+//				}
+//				return &launch.System{Root: root, Notes: g.Notes}, nil
 //			},
 //		}))
 //	}

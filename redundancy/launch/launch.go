@@ -140,6 +140,9 @@ type Build struct {
 	// (Metrics.EventSource). The launcher watches the System's parts
 	// itself. The monitor serves it at /metrics; never nil.
 	Metrics *metrics.Metrics
+	// Getenv reads the command's environment (Command.Env, else the
+	// process's); Secret reads through it. Nil: os.Getenv.
+	Getenv func(name string) string
 }
 
 // System is what a Command's Build returns: the orchestrators to run and

@@ -1,0 +1,225 @@
+package ghactions
+
+import (
+	"cmp"
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+
+	"github.com/uras-dev/uras/redundancy"
+)
+
+// The options of each constructor, as NewTargets hands them on.
+var (
+	clientOpts    = []string{"WithToken", "WithHTTPClient", "WithClock"}
+	checkerOpts   = []string{"WithClock", "WithStuckAfter", "WithWaitingAfter", "WithRateFloor"}
+	recovererOpts = []string{"WithCancelWait", "WithForceCancelAfter", "WithPollInterval"}
+	filesOpts     = []string{"WithClock", "WithLintIgnore"}
+	targetsOpts   = slices.Concat([]string{"WithClient", "WithLogger", "WithName", "WithBackupDir"},
+		clientOpts, checkerOpts, recovererOpts, filesOpts)
+)
+
+// WithClient makes NewTargets ask GitHub through api instead of a Client
+// of its own (a test double; a client shared by several sections). The
+// client's options (WithToken, WithHTTPClient) then do not apply, and
+// TargetConfig.APIURL is not used.
+func WithClient(api API) Option {
+	return Option{"WithClient", func(s *settings) error {
+		if api == nil {
+			return fmt.Errorf("API is nil")
+		}
+		s.api = api
+		return nil
+	}}
+}
+
+// WithLogger makes NewTargets log, at debug level, what it builds and
+// what it leaves out (NewTargets; default: nothing is logged).
+func WithLogger(l *slog.Logger) Option {
+	return Option{"WithLogger", func(s *settings) error { s.logger = l; return nil }}
+}
+
+// WithName names the system NewTargets builds for (default "github"): the
+// Group's name and the prefix of its targets' names ("github-files",
+// "github-<owner>-<name>") and of its notes.
+func WithName(name string) Option {
+	return Option{"WithName", func(s *settings) error {
+		if strings.TrimSpace(name) == "" || strings.Contains(name, "/") {
+			return fmt.Errorf("name %q is empty or holds a /", name)
+		}
+		s.name = name
+		return nil
+	}}
+}
+
+// WithBackupDir is where NewTargets keeps the known-good copies of the
+// workflow files when TargetConfig.BackupDir is empty (a launcher passes a
+// directory under its state directory).
+func WithBackupDir(dir string) Option {
+	return Option{"WithBackupDir", func(s *settings) error { s.backupDir = dir; return nil }}
+}
+
+// NewTargets builds the targets cfg describes: "github-files", the
+// WorkflowFiles of cfg.Checkout with its BackupStore, and one target per
+// repository, "github-<owner>-<name>" (with "-<branch>" when a repository
+// is given for several branches), a Checker and its Recoverer, all with
+// cfg's policy. The Group is named "github" (WithName).
+//
+// It takes WithToken (the caller reads it; NewTargets reads no variable),
+// WithClient (instead of a Client of its own), WithBackupDir, WithLogger,
+// WithName, WithHTTPClient, WithClock, and the checkers' and recoverers'
+// timing options (WithStuckAfter, WithWaitingAfter, WithRateFloor,
+// WithCancelWait, WithForceCancelAfter, WithPollInterval, WithLintIgnore);
+// what differs per repository (re-runs, backup workflow) is in cfg.
+//
+// A nil cfg (a section absent from a file) builds nothing, with the note
+// "github: not configured". An optional checkout without .github/workflows
+// is a note; so is the absence of a token (the API is asked without one,
+// at 60 requests an hour). Errors start with "ghactions: "; a bad cfg is
+// its Validate error.
+func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redundancy.Group, error) {
+	s, err := build("NewTargets", opts, targetsOpts...)
+	g := redundancy.Group{Name: s.name}
+	if g.Name == "" {
+		g.Name = "github"
+	}
+	if err != nil {
+		return g, err
+	}
+	if cfg == nil {
+		g.Notes = append(g.Notes, g.Name+": not configured")
+		return g, nil
+	}
+	if err := cfg.Validate(); err != nil {
+		return g, err
+	}
+	log := s.logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	note := func(format string, args ...any) {
+		n := g.Name + ": " + fmt.Sprintf(format, args...)
+		log.Debug("github targets: part not watched", "note", n)
+		g.Notes = append(g.Notes, n)
+	}
+	policy := cfg.Policy.Policy()
+	if cfg.Checkout != "" {
+		t, ok, err := filesTarget(cfg, s, opts, g.Name, policy)
+		if err != nil {
+			return g, err
+		}
+		if ok {
+			g.Targets = append(g.Targets, t)
+		} else {
+			root, _ := filepath.Abs(cfg.Checkout)
+			note("not present (no %s in %s): workflow files not checked", WorkflowsDir, root)
+		}
+	}
+	if len(cfg.Repos) == 0 {
+		return g, nil
+	}
+	api := s.api
+	if api == nil {
+		copts := pick(opts, clientOpts)
+		if cfg.APIURL != "" {
+			copts = append(copts, WithBaseURL(cfg.APIURL))
+		}
+		if s.token == "" {
+			note("no API token (%s is not set): the API is asked without one (60 requests an hour)", cfg.TokenVar())
+		}
+		c, err := NewClient(copts...)
+		if err != nil {
+			return g, err
+		}
+		api = c
+	}
+	count := map[string]int{}
+	for _, r := range cfg.Repos {
+		count[r.FullName()]++
+	}
+	for i, r := range cfg.Repos {
+		checker, err := NewChecker(api, r.Repo, pick(opts, checkerOpts)...)
+		if err != nil {
+			return g, fmt.Errorf("ghactions: repos[%d] %s: %w", i, r.Repo, err)
+		}
+		ropts := pick(opts, recovererOpts)
+		if r.MaxReruns != nil {
+			ropts = append(ropts, WithMaxReruns(*r.MaxReruns))
+		}
+		if r.BackupWorkflow != "" {
+			ropts = append(ropts, WithBackupWorkflow(r.BackupWorkflow))
+		}
+		if r.EnableManuallyDisabled {
+			ropts = append(ropts, WithEnableManuallyDisabled(true))
+		}
+		rec, err := NewRecoverer(checker, ropts...)
+		if err != nil {
+			return g, fmt.Errorf("ghactions: repos[%d] %s: %w", i, r.Repo, err)
+		}
+		name := g.Name + "-" + safeName(r.Owner+"-"+r.Name)
+		if count[r.FullName()] > 1 {
+			name += "-" + safeName(cmp.Or(r.Branch, "default"))
+		}
+		log.Debug("github target", "target", name, "repo", r.Repo.String(), "token", s.token != "" || s.api != nil)
+		g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: checker, Recoverer: rec, Policy: policy})
+	}
+	return g, nil
+}
+
+// filesTarget builds the target of the checkout's workflow files; ok is
+// false when an optional checkout has no workflows folder.
+func filesTarget(cfg *TargetConfig, s settings, opts []Option, system string, policy redundancy.Policy) (redundancy.Target, bool, error) {
+	root, err := filepath.Abs(cfg.Checkout)
+	if err != nil {
+		return redundancy.Target{}, false, fmt.Errorf("ghactions: checkout: %w", err)
+	}
+	if st, err := os.Stat(filepath.Join(root, filepath.FromSlash(WorkflowsDir))); (err != nil || !st.IsDir()) && cfg.Optional {
+		return redundancy.Target{}, false, nil
+	}
+	backup := cfg.BackupDir
+	if backup == "" {
+		backup = s.backupDir
+	}
+	if backup == "" {
+		return redundancy.Target{}, false, fmt.Errorf("ghactions: backup_dir: required with checkout %s (where the known-good copies of the workflow files are kept; or WithBackupDir)", cfg.Checkout)
+	}
+	store, err := OpenBackupStore(backup)
+	if err != nil {
+		return redundancy.Target{}, false, err
+	}
+	fopts := pick(opts, filesOpts)
+	if len(cfg.LintIgnore) > 0 {
+		fopts = append(fopts, WithLintIgnore(cfg.LintIgnore...))
+	}
+	files, err := NewWorkflowFiles(root, store, fopts...)
+	if err != nil {
+		return redundancy.Target{}, false, err
+	}
+	return redundancy.Target{Name: system + "-files", Checker: files, Recoverer: files, Policy: policy}, true, nil
+}
+
+// pick returns the options of opts that a constructor taking names takes.
+func pick(opts []Option, names []string) []Option {
+	var out []Option
+	for _, o := range opts {
+		if slices.Contains(names, o.name) {
+			out = append(out, o)
+		}
+	}
+	return out
+}
+
+// safeName makes s usable in a target name (no "/", no spaces).
+func safeName(s string) string {
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r >= 'a' && r <= 'z', r >= 'A' && r <= 'Z', r >= '0' && r <= '9', r == '-', r == '_', r == '.':
+			return r
+		}
+		return '-'
+	}, s)
+}
