@@ -67,7 +67,10 @@ func WithBackupDir(dir string) Option {
 // WorkflowFiles of cfg.Checkout with its BackupStore, and one target per
 // repository, "github-<owner>-<name>" (with "-<branch>" when a repository
 // is given for several branches), a Checker and its Recoverer, all with
-// cfg's policy. The Group is named "github" (WithName).
+// cfg's policy. The repositories' targets are Shared
+// (redundancy.Target.Shared: among several monitors only the leader
+// repairs them); the checkout's is local. The Group is named "github"
+// (WithName).
 //
 // It takes WithToken (the caller reads it; NewTargets reads no variable),
 // WithClient (instead of a Client of its own), WithBackupDir, WithLogger,
@@ -165,7 +168,10 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 			name += "-" + safeName(cmp.Or(r.Branch, "default"))
 		}
 		log.Debug("github target", "target", name, "repo", r.Repo.String(), "token", s.token != "" || s.api != nil)
-		g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: checker, Recoverer: rec, Policy: policy})
+		// A repository is the same for every monitor: among several
+		// (redundancy.WithElection) only the leader repairs it. The
+		// workflow files of a checkout are each host's own.
+		g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: checker, Recoverer: rec, Policy: policy, Shared: true})
 	}
 	return g, nil
 }

@@ -125,6 +125,7 @@ func TestNewTargetsBuildsFilesAndRepos(t *testing.T) {
 	for _, tg := range g.Targets {
 		names = append(names, tg.Name)
 		assert.Equal(t, 9*time.Second, tg.Policy.Interval)
+		assert.Equal(t, tg.Name != "github-files", tg.Shared, "%s: repositories are shared among monitors, a checkout is local", tg.Name)
 	}
 	assert.Equal(t, []string{"github-files", "github-octo-app", "github-octo-lib-default", "github-octo-lib-dev"}, names)
 

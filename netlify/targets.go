@@ -19,7 +19,8 @@ var targetsOptions = append([]string{"WithClient", "WithLogger", "WithStore", "W
 // parts cfg gives (ManifestChecker, DeployChecker, ProbeChecker) with the
 // Recoverer of the same parts, sharing a KnownGood, and cfg's policy. The
 // Group is named "netlify" (WithName) and its target "netlify-<site id>",
-// or "netlify-functions" without a site id.
+// Shared (redundancy.Target.Shared: among several monitors only the
+// leader repairs it), or "netlify-functions", local, without a site id.
 //
 // It takes WithToken (deploys need it; the caller reads it, NewTargets
 // reads no variable), WithBuildHookURL, WithStore (the known-good deploys;
@@ -118,7 +119,10 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 	}
 	log.Debug("netlify target", "target", name, "manifest", site.Manifest != nil, "deploys", site.Deploys != nil,
 		"probes", len(cfg.Probes), "build_hook", s.buildHook != "", "store", s.store != nil)
-	g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: site, Recoverer: rec, Policy: cfg.Policy.Policy()})
+	// A site is the same for every monitor: among several
+	// (redundancy.WithElection) only the leader repairs it, its manifest
+	// included. A functions directory alone is each host's own.
+	g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: site, Recoverer: rec, Policy: cfg.Policy.Policy(), Shared: cfg.SiteID != ""})
 	return g, nil
 }
 

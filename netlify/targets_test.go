@@ -137,6 +137,7 @@ func TestNewTargetsBuildsTheSite(t *testing.T) {
 	tg := g.Targets[0]
 	assert.Equal(t, "netlify-shop", tg.Name)
 	assert.Equal(t, 7*time.Second, tg.Policy.Interval)
+	assert.True(t, tg.Shared, "a site is shared among monitors")
 
 	o := redundancy.New()
 	require.NoError(t, o.Add(tg))
@@ -182,6 +183,7 @@ func TestNewTargetsNotesAndErrors(t *testing.T) {
 	require.NoError(t, err)
 	require.Len(t, g.Targets, 1)
 	assert.Equal(t, "netlify-functions", g.Targets[0].Name)
+	assert.False(t, g.Targets[0].Shared, "a functions directory alone is local")
 
 	_, err = netlify.NewTargets(ctx, &netlify.TargetConfig{FunctionsDir: missing}, netlify.WithBaseURL("http://x"))
 	assert.EqualError(t, err, "netlify: NewTargets does not take option WithBaseURL")
