@@ -178,3 +178,27 @@ func (t TLSConfig) config() (*tls.Config, error) {
 	}
 	return tc, nil
 }
+
+// Open connects to c.Etcd and returns the elector of replica id in group
+// c.Name with lease c.LeaseTTL (opts may add others). The elector owns the
+// connection: Close closes it (its term, if any, is not resigned: resign
+// first, or let Run do it). ctx bounds the connection's life.
+func Open(ctx context.Context, c Cluster, id string, opts ...Option) (*Elector, error) {
+	if err := c.Validate(); err != nil {
+		return nil, err
+	}
+	cli, err := c.Etcd.Client(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if c.LeaseTTL > 0 {
+		opts = append([]Option{WithTTL(c.LeaseTTL)}, opts...)
+	}
+	e, err := NewElector(cli, c.Name, id, opts...)
+	if err != nil {
+		_ = cli.Close()
+		return nil, err
+	}
+	e.owned = true
+	return e, nil
+}

@@ -12,10 +12,12 @@
 //
 // To start:
 //
-//	cli, err := etcd.Config{Endpoints: []string{"https://etcd-1:2379"}}.Client(ctx)
-//	el, err := etcd.NewElector(cli, "web", hostname, etcd.WithTTL(10*time.Second))
+//	el, err := etcd.Open(ctx, cfg.Cluster, hostname) // the cluster: section (Cluster)
+//	defer el.Close()
 //	o := redundancy.New(redundancy.WithElection(redundancy.Election{Elector: el, Store: el.Store()}))
 //	o.Add(redundancy.Target{Name: "ci", Shared: true, ...})
+//
+// With a client of your own, NewElector(cli, group, id, WithTTL(...)).
 //
 // Give el.Store() to the providers of shared targets too (netlify.KnownGood)
 // so that their records are shared and fenced the same way. Package

@@ -39,6 +39,7 @@ type Elector struct {
 	ttl    time.Duration
 	margin time.Duration
 	prefix string // "<prefix><group>/"
+	owned  bool   // Open made cli: Close closes it
 
 	mu   sync.Mutex
 	held *Term
@@ -107,6 +108,18 @@ func NewElector(cli *clientv3.Client, group, id string, opts ...Option) (*Electo
 
 // ID returns the replica's id.
 func (e *Elector) ID() string { return e.id }
+
+// Close closes the etcd client when Open made it; an Elector made by
+// NewElector leaves the caller's client alone.
+func (e *Elector) Close() error {
+	if !e.owned {
+		return nil
+	}
+	if err := e.cli.Close(); err != nil && !errors.Is(err, context.Canceled) {
+		return fmt.Errorf("etcd: close: %w", err)
+	}
+	return nil
+}
 
 // TTL returns the session lease.
 func (e *Elector) TTL() time.Duration { return e.ttl }

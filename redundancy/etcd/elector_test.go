@@ -234,3 +234,24 @@ cluster:
 	require.Error(t, err, "the CA file does not exist")
 	assert.Contains(t, err.Error(), "etcd: etcd.tls.ca_file")
 }
+
+func TestOpenFromTheClusterSection(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := etcd.Cluster{Name: group(t, "open"), LeaseTTL: 3 * time.Second, Etcd: server(t).Config()}
+	e, err := etcd.Open(ctx, c, "web-1")
+	require.NoError(t, err)
+	assert.Equal(t, 3*time.Second, e.TTL())
+	l, err := e.Campaign(ctx)
+	require.NoError(t, err)
+	ld, err := e.Leader(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "web-1", ld.ID)
+	require.NoError(t, l.Resign(ctx))
+	require.NoError(t, e.Close())
+	_, err = e.Leader(ctx)
+	require.Error(t, err, "the connection Open made is closed")
+
+	_, err = etcd.Open(ctx, etcd.Cluster{Name: "web"}, "web-1")
+	require.ErrorContains(t, err, "etcd.endpoints is empty")
+}
