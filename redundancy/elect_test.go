@@ -164,10 +164,22 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 		notified[e.Target]++
 		return nil
 	}))
-	o, clk := newOrch(t, quickElection(lock, lock.Store(mem)), note)
+	alerted := map[string]int{}
+	pager := redundancy.WithAlertNotifier(redundancy.AlertNotifierFunc(func(_ context.Context, a redundancy.Alert) error {
+		mu.Lock()
+		defer mu.Unlock()
+		alerted[a.Target]++
+		return nil
+	}))
+	o, clk := newOrch(t, quickElection(lock, lock.Store(mem)), note, pager)
 	var shared, local atomic.Int32
-	require.NoError(t, o.Add(broken("site", true, &shared, fastPolicy())))
-	require.NoError(t, o.Add(broken("pm2", false, &local, fastPolicy())))
+	paged := func(name string, acted *atomic.Int32) redundancy.Target {
+		tg := broken(name, name == "site", acted, fastPolicy())
+		tg.Alerts = redundancy.AlertPolicy{PageRepairs: true}
+		return tg
+	}
+	require.NoError(t, o.Add(paged("site", &shared)))
+	require.NoError(t, o.Add(paged("pm2", &local)))
 	rec := redundancytest.NewRecorder(o)
 
 	snap := o.Tick(ctx)
@@ -180,6 +192,8 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 	mu.Lock()
 	assert.Zero(t, notified["site"], "a follower's notifiers leave shared targets to the leader's")
 	assert.NotZero(t, notified["pm2"], "and tell of its local ones")
+	assert.Zero(t, alerted["site"], "a follower pages nothing about shared targets")
+	assert.NotZero(t, alerted["pm2"], "and pages about its local ones")
 	mu.Unlock()
 	assert.NotEmpty(t, rec.Kinds("site"), "subscribers (the dashboard) see everything")
 
@@ -201,6 +215,7 @@ func TestFollowerChecksButNeverActsOnShared(t *testing.T) {
 	assert.Equal(t, int32(1), shared.Load())
 	mu.Lock()
 	assert.NotZero(t, notified["site"], "the leader tells of shared targets")
+	assert.NotZero(t, alerted["site"], "and pages about them")
 	mu.Unlock()
 	assert.False(t, snap.Election.Leading, "a Tick resigns what it won")
 	ld, err := other.Leader(ctx)

@@ -41,6 +41,9 @@ func (o *Orchestrator) emit(evs ...Event) {
 	o.emitMu.Lock()
 	defer o.emitMu.Unlock()
 	for i, e := range evs {
+		if mute != nil && mute[i] && e.Kind == EventAlert {
+			continue // the leader's alert: a follower's own view of it is mirrored, not told
+		}
 		e = o.redactEvent(e)
 		o.logEvent(e)
 		for _, fn := range subs {

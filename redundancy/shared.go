@@ -70,8 +70,12 @@ func (o *Orchestrator) applyShared(t *target, rec *targetRecord) {
 	t.escalated, t.recoveries = rec.Escalated, rec.Recoveries
 	t.history = redactResults(o.red, rec.History)
 	t.attemptLog = redactAttempts(o.red, rec.AttemptLog)
+	// The leader's alerts: what it paged is not paged again after a
+	// takeover; what it did not page (none recorded) is this replica's to
+	// page once it leads.
+	t.al = alertTrack{}
 	if rec.Alerts != nil {
-		t.al = rec.Alerts.restore(o.red) // the open alerts: a takeover does not page again
+		t.al = rec.Alerts.restore(o.red)
 	}
 	o.dirty = true
 }
@@ -87,6 +91,12 @@ func (o *Orchestrator) syncShared(ctx context.Context, t *target) bool {
 	}
 	if rec != nil {
 		o.applyShared(t, rec)
+	} else if o.sharedStore() != nil {
+		// No leader recorded anything: the alerts this replica saw while
+		// following were paged by nobody.
+		o.mu.Lock()
+		t.al = alertTrack{}
+		o.mu.Unlock()
 	}
 	el := o.elect
 	el.mu.Lock()
@@ -179,7 +189,9 @@ func (t *target) restoreGate(s sharedSnapshot) {
 // mutedForNotifiers reports, per event, whether it is about a shared
 // target while this replica follows: the leader's notifiers tell people
 // about shared targets, so that a group pages once, not once per replica.
-// The logger and subscribers still get every event. The caller holds o.mu.
+// The logger and subscribers still get every event but alert notices
+// (the alerts a follower shows are the leader's, read from the shared
+// record). The caller holds o.mu.
 func (o *Orchestrator) mutedForNotifiers(evs []Event) []bool {
 	if o.elect == nil || o.elect.current() != nil {
 		return nil
