@@ -257,15 +257,14 @@ func Run(ctx context.Context, o Options) error {
 		p.say("all faults recovered %.1fs after injection; watching until the end", time.Since(injected).Seconds())
 		sleepUntil(ctx, end)
 	}
-	stopRun()
-	<-runDone
-
-	p.say("final dashboard")
+	p.say("final dashboard") // while the monitor still runs: its event sources are still followed
 	final := status()
 	launch.Render(o.Out, final)
 	tl.render(o.Out)
 	code, ctype, hstatus := probeHealth(healthURL)
 	p.say("health endpoint: GET %s → %d %s, status %q", healthURL, code, ctype, hstatus)
+	stopRun()
+	<-runDone
 	closeSys(5 * time.Second) // deliver queued alerts and reports
 	states, _ := filepath.Glob(filepath.Join(stateDir(dir), "state-*.json"))
 	escalations, _ := filepath.Glob(filepath.Join(stateDir(dir), "escalations", "*.json"))

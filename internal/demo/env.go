@@ -104,9 +104,14 @@ func startPM2(ctx context.Context, dir string, forceFake bool) (*pm2Env, error) 
 		e.Close()
 		return nil, fmt.Errorf("start the PM2 daemon: %w", err)
 	}
-	if err := e.cli.Save(sctx); err != nil {
-		e.Close()
-		return nil, fmt.Errorf("pm2 save: %w", err)
+	// Saved twice, as a daemon that has run a while is: PM2 keeps the
+	// previous list as dump.pm2.bak on the second save, so the baseline
+	// has a complete backup and nothing to repair.
+	for range 2 {
+		if err := e.cli.Save(sctx); err != nil {
+			e.Close()
+			return nil, fmt.Errorf("pm2 save: %w", err)
+		}
 	}
 	e.remember(sctx)
 	return e, nil
