@@ -32,6 +32,8 @@ type dailyFile struct {
 	lj   *lumberjack.Logger
 	bg   sync.WaitGroup // compression and clean-up of past days
 	errs []error
+
+	tidyMu sync.Mutex // one tidy at a time: two would race for the same files
 }
 
 // openDaily opens today's file (creating the directory) and tidies past
@@ -115,6 +117,8 @@ func (d *dailyFile) roll(day string) error {
 // tidy gzips the daily files of days before today (when Compress is
 // set) and removes every file of stem older than MaxAgeDays.
 func (d *dailyFile) tidy(today string) error {
+	d.tidyMu.Lock()
+	defer d.tidyMu.Unlock()
 	t, err := time.ParseInLocation(dayLayout, today, time.Local)
 	if err != nil {
 		return err
@@ -132,11 +136,15 @@ func (d *dailyFile) tidy(today string) error {
 			continue
 		}
 		path := filepath.Join(d.dir, e.Name())
+		var err error
 		switch day := m[1]; {
 		case day < cutoff:
-			errs = append(errs, os.Remove(path))
+			err = os.Remove(path)
 		case day < today && d.rot.Compress && e.Name() == dayFileName(d.stem, day):
-			errs = append(errs, gzipFile(path))
+			err = gzipFile(path)
+		}
+		if !errors.Is(err, os.ErrNotExist) { // gone meanwhile: nothing to do
+			errs = append(errs, err)
 		}
 	}
 	return errors.Join(errs...)
