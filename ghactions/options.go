@@ -39,6 +39,8 @@ type settings struct {
 	logger    *slog.Logger
 	name      string
 	backupDir string
+	hookKey   string
+	rates     RateLimits
 }
 
 // The defaults a constructor uses for options not given.

@@ -97,3 +97,21 @@ func (c RunConclusion) judge() (redundancy.Problem, redundancy.Status, bool) {
 		return ProblemRunActionRequired, redundancy.StatusDegraded, true
 	}
 }
+
+// ProblemDeps returns the dependencies between the problems of a
+// repository target (redundancy.Target.ProblemDeps, set by NewTargets):
+// the problems of runs and workflows depend on ProblemAPIUnreachable and
+// ProblemRateLimited, so that during a GitHub outage or a spent rate limit
+// the one alert is the API's (its Affected lists the rest) and no run is
+// re-run or workflow enabled against an API that cannot answer.
+func ProblemDeps() redundancy.ProblemDeps {
+	api := []redundancy.Problem{ProblemAPIUnreachable, ProblemRateLimited}
+	d := redundancy.ProblemDeps{}
+	for _, p := range []redundancy.Problem{
+		ProblemRunFailed, ProblemRunCancelled, ProblemRunActionRequired, ProblemRunStuck, ProblemRunWaiting,
+		ProblemWorkflowDisabled, ProblemWorkflowDisabledManually, ProblemWorkflowState, ProblemWorkflowNotFound,
+	} {
+		d[p] = api
+	}
+	return d
+}

@@ -12,6 +12,11 @@ import (
 // TargetConfig.TokenEnv is empty. No constructor of this package reads it.
 const DefaultTokenEnv = "GITHUB_TOKEN"
 
+// DefaultWebhookSecretEnv is the variable a caller reads the webhook
+// secret from when TargetConfig.WebhookSecretEnv is empty. No constructor
+// of this package reads it.
+const DefaultWebhookSecretEnv = "GITHUB_WEBHOOK_SECRET"
+
 // TargetConfig describes the GitHub Actions targets of one checkout and of
 // repositories watched through the API: what NewTargets builds them from,
 // and the github section of a launcher's YAML file (its yaml keys are
@@ -42,9 +47,21 @@ type TargetConfig struct {
 	// TokenEnv names the variable the caller reads the API token from
 	// (yaml: token_env; default DefaultTokenEnv).
 	TokenEnv string `yaml:"token_env"`
+	// WebhookSecretEnv names the variable the caller reads the secret of
+	// the repositories' webhook from (yaml: webhook_secret_env; default
+	// DefaultWebhookSecretEnv). When it is set, deliveries wake the
+	// repository targets (WithWebhookSecret).
+	WebhookSecretEnv string `yaml:"webhook_secret_env"`
 	// Policy is the targets' policy (yaml: policy). A launcher's loader
 	// lays it over the file's default policy.
 	Policy redundancy.PolicyConfig `yaml:"policy"`
+	// Critical: false makes the targets non-critical: their failure warns
+	// but never fails the whole (yaml: critical; default true; see
+	// redundancy.Target.Criticality).
+	Critical *bool `yaml:"critical"`
+	// Alerts says when the targets' alerts page (yaml: alerts). A
+	// launcher's loader lays it over the file's alerts keys.
+	Alerts redundancy.AlertPolicyConfig `yaml:"alerts"`
 }
 
 // RepoConfig is one repository watched through the API: the Repo (yaml:
@@ -72,10 +89,29 @@ func (c *TargetConfig) TokenVar() string {
 	return c.TokenEnv
 }
 
+// WebhookSecretVar returns the variable holding the webhook secret:
+// WebhookSecretEnv, else DefaultWebhookSecretEnv. It may be called on a
+// nil *TargetConfig.
+func (c *TargetConfig) WebhookSecretVar() string {
+	if c == nil || c.WebhookSecretEnv == "" {
+		return DefaultWebhookSecretEnv
+	}
+	return c.WebhookSecretEnv
+}
+
+// criticality returns the targets' criticality: NonCritical for
+// critical: false.
+func (c *TargetConfig) criticality() redundancy.Criticality {
+	if c.Critical != nil && !*c.Critical {
+		return redundancy.NonCritical
+	}
+	return redundancy.Critical
+}
+
 // Validate reports the first bad value: nothing to watch (no checkout and
 // no repos, unless Optional), an API URL that is not absolute http(s), a
 // repository without an owner or a name, one given twice, a negative
-// max_reruns, a lint pattern that is empty, a bad policy. The error wraps a
+// max_reruns, a lint pattern that is empty, a bad policy or alerts key. The error wraps a
 // *redundancy.ConfigError naming the key ("repos[0].owner").
 func (c *TargetConfig) Validate() error {
 	bad := func(key, format string, args ...any) error {
@@ -120,6 +156,12 @@ func (c *TargetConfig) Validate() error {
 			return fmt.Errorf("ghactions: %w", ce.Under("policy"))
 		}
 		return fmt.Errorf("ghactions: policy: %w", err)
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		if ce, ok := err.(*redundancy.ConfigError); ok {
+			return fmt.Errorf("ghactions: %w", ce.Under("alerts"))
+		}
+		return fmt.Errorf("ghactions: alerts: %w", err)
 	}
 	return nil
 }

@@ -19,7 +19,7 @@ var (
 	checkerOpts   = []string{"WithClock", "WithStuckAfter", "WithWaitingAfter", "WithRateFloor"}
 	recovererOpts = []string{"WithCancelWait", "WithForceCancelAfter", "WithPollInterval"}
 	filesOpts     = []string{"WithClock", "WithLintIgnore"}
-	targetsOpts   = slices.Concat([]string{"WithClient", "WithLogger", "WithName", "WithBackupDir"},
+	targetsOpts   = slices.Concat([]string{"WithClient", "WithLogger", "WithName", "WithBackupDir", "WithWebhookSecret", "WithMetrics"},
 		clientOpts, checkerOpts, recovererOpts, filesOpts)
 )
 
@@ -63,6 +63,32 @@ func WithBackupDir(dir string) Option {
 	return Option{"WithBackupDir", func(s *settings) error { s.backupDir = dir; return nil }}
 }
 
+// WithWebhookSecret makes NewTargets receive the repositories' webhook
+// deliveries: it builds a Webhook checking signatures with secret (the
+// caller reads it, from the variable TargetConfig.WebhookSecretVar names;
+// "" receives none), returns it as the Group's Receiver, and gives each
+// repository target its Source, so that a failed run is seen and judged
+// the moment GitHub tells. Polling then becomes the safety net: a target
+// whose policy sets no interval (neither the section nor the file's
+// default policy) is checked every SafetyNetInterval.
+func WithWebhookSecret(secret string) Option {
+	return Option{"WithWebhookSecret", func(s *settings) error { s.hookKey = secret; return nil }}
+}
+
+// RateLimits is where WithMetrics registers the GitHub rate limit: a
+// *metrics.Metrics (package redundancy/metrics) is one.
+type RateLimits interface {
+	RateLimit(system, resource string, fn func() (remaining, limit int, ok bool))
+}
+
+// WithMetrics makes NewTargets register the core rate limit of the client
+// it asks GitHub through (its own, or a *Client given with WithClient) on
+// m, under the Group's name and resource "core": a launcher exports it
+// without reaching into the client.
+func WithMetrics(m RateLimits) Option {
+	return Option{"WithMetrics", func(s *settings) error { s.rates = m; return nil }}
+}
+
 // NewTargets builds the targets cfg describes: "github-files", the
 // WorkflowFiles of cfg.Checkout with its BackupStore, and one target per
 // repository, "github-<owner>-<name>" (with "-<branch>" when a repository
@@ -72,10 +98,15 @@ func WithBackupDir(dir string) Option {
 // repairs them); the checkout's is local. The Group is named "github"
 // (WithName).
 //
+// Every target takes cfg's criticality and alert policy; the repository
+// targets are Shared (only the leader of a group of monitors repairs
+// them) and carry ProblemDeps (an unreachable API is one alert).
+//
 // It takes WithToken (the caller reads it; NewTargets reads no variable),
-// WithClient (instead of a Client of its own), WithBackupDir, WithLogger,
-// WithName, WithHTTPClient, WithClock, and the checkers' and recoverers'
-// timing options (WithStuckAfter, WithWaitingAfter, WithRateFloor,
+// WithWebhookSecret (deliveries wake the repository targets), WithMetrics
+// (the rate limit), WithClient (instead of a Client of its own),
+// WithBackupDir, WithLogger, WithName, WithHTTPClient, WithClock, and the
+// checkers' and recoverers' timing options (WithStuckAfter, WithWaitingAfter, WithRateFloor,
 // WithCancelWait, WithForceCancelAfter, WithPollInterval, WithLintIgnore);
 // what differs per repository (re-runs, backup workflow) is in cfg.
 //
@@ -116,6 +147,7 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 			return g, err
 		}
 		if ok {
+			t.Criticality, t.Alerts = cfg.criticality(), cfg.Alerts.Policy()
 			g.Targets = append(g.Targets, t)
 		} else {
 			root, _ := filepath.Abs(cfg.Checkout)
@@ -139,6 +171,25 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 			return g, err
 		}
 		api = c
+	}
+	if c, ok := api.(interface{ Transport() *Transport }); ok && s.rates != nil && c.Transport() != nil {
+		tr := c.Transport()
+		s.rates.RateLimit(g.Name, "core", func() (int, int, bool) {
+			r := tr.Rate()
+			return r.Remaining, r.Limit, r.Known()
+		})
+	}
+	var hook *Webhook
+	if s.hookKey != "" {
+		hook, err = NewWebhook([]byte(s.hookKey), WithWebhookLogger(log))
+		if err != nil {
+			return g, err
+		}
+		g.Receiver = hook
+		if cfg.Policy.Interval == 0 {
+			policy.Interval = SafetyNetInterval
+		}
+		note("webhook deliveries wake the repository targets; polled every %s as a safety net", policy.Interval)
 	}
 	count := map[string]int{}
 	for _, r := range cfg.Repos {
@@ -171,7 +222,12 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 		// A repository is the same for every monitor: among several
 		// (redundancy.WithElection) only the leader repairs it. The
 		// workflow files of a checkout are each host's own.
-		g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: checker, Recoverer: rec, Policy: policy, Shared: true})
+		t := redundancy.Target{Name: name, Checker: checker, Recoverer: rec, Policy: policy, Shared: true,
+			Criticality: cfg.criticality(), Alerts: cfg.Alerts.Policy(), ProblemDeps: ProblemDeps()}
+		if hook != nil {
+			t.Source = hook.Source(checker)
+		}
+		g.Targets = append(g.Targets, t)
 	}
 	return g, nil
 }

@@ -36,6 +36,7 @@ type settings struct {
 	store     redundancy.Store
 	name      string
 	buildHook string
+	hookKey   string
 	given     []string // the names of the options given
 }
 

@@ -60,3 +60,18 @@ const (
 	// deploy and publishes the newer deploy that passed the probes.
 	VerbUnlockDeploy = "netlify.unlock-deploy"
 )
+
+// ProblemDeps returns the dependencies between the problems of a site
+// target (redundancy.Target.ProblemDeps, set by NewTargets): the problems
+// of function endpoints and of the published functions' schedules depend
+// on ProblemDeployFailed and ProblemNoPublishedDeploy, so that a broken
+// deploy is the one alert (its Affected lists the endpoints) and its
+// rebuild comes before any restore.
+func ProblemDeps() redundancy.ProblemDeps {
+	deploy := []redundancy.Problem{ProblemDeployFailed, ProblemNoPublishedDeploy}
+	return redundancy.ProblemDeps{
+		ProblemEndpointDown:     deploy,
+		ProblemEndpointSlow:     deploy,
+		ProblemScheduleMismatch: deploy,
+	}
+}

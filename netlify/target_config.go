@@ -58,9 +58,45 @@ type TargetConfig struct {
 	// BuildHookEnv names the variable the caller reads the build hook URL
 	// from (yaml: build_hook_env; none by default).
 	BuildHookEnv string `yaml:"build_hook_env"`
+	// WebhookSecretEnv names the variable the caller reads the JWS secret
+	// token of the site's deploy notifications from (yaml:
+	// webhook_secret_env; default WebhookSecretEnv). When it is set,
+	// notifications wake the site's target (WithWebhookSecret).
+	WebhookSecretEnv string `yaml:"webhook_secret_env"`
 	// Policy is the target's policy (yaml: policy). A launcher's loader
 	// lays it over the file's default policy.
 	Policy redundancy.PolicyConfig `yaml:"policy"`
+	// Critical: false makes the target non-critical: its failure warns but
+	// never fails the whole (yaml: critical; default true; see
+	// redundancy.Target.Criticality).
+	Critical *bool `yaml:"critical"`
+	// Alerts says when the target's alerts page (yaml: alerts). A
+	// launcher's loader lays it over the file's alerts keys.
+	Alerts redundancy.AlertPolicyConfig `yaml:"alerts"`
+}
+
+// WebhookSecretEnv is the variable a caller reads the deploy
+// notifications' JWS secret from when TargetConfig.WebhookSecretEnv is
+// empty. No constructor of this package reads it.
+const WebhookSecretEnv = "NETLIFY_WEBHOOK_SECRET"
+
+// WebhookSecretVar returns the variable holding the notifications' JWS
+// secret: WebhookSecretEnv, else the package's WebhookSecretEnv. It may be
+// called on a nil *TargetConfig.
+func (c *TargetConfig) WebhookSecretVar() string {
+	if c == nil || c.WebhookSecretEnv == "" {
+		return WebhookSecretEnv
+	}
+	return c.WebhookSecretEnv
+}
+
+// criticality returns the target's criticality: NonCritical for
+// critical: false.
+func (c *TargetConfig) criticality() redundancy.Criticality {
+	if c.Critical != nil && !*c.Critical {
+		return redundancy.NonCritical
+	}
+	return redundancy.Critical
 }
 
 // TokenVar returns the variable holding the API token: TokenEnv, else
@@ -84,7 +120,7 @@ func (c *TargetConfig) BuildHookVar() string {
 // functions_dir, site_id or probes, unless Optional), a URL that is not
 // absolute http(s), a probe without a name or without a URL to probe (its url, or
 // site_url), an expected status out of range, a negative duration, a bad
-// policy. The error wraps a *redundancy.ConfigError naming the key
+// policy or alerts key. The error wraps a *redundancy.ConfigError naming the key
 // ("probes[0].name").
 func (c *TargetConfig) Validate() error {
 	bad := func(key, format string, args ...any) error {
@@ -128,6 +164,12 @@ func (c *TargetConfig) Validate() error {
 			return fmt.Errorf("netlify: %w", ce.Under("policy"))
 		}
 		return fmt.Errorf("netlify: policy: %w", err)
+	}
+	if err := c.Alerts.Validate(); err != nil {
+		if ce, ok := err.(*redundancy.ConfigError); ok {
+			return fmt.Errorf("netlify: %w", ce.Under("alerts"))
+		}
+		return fmt.Errorf("netlify: alerts: %w", err)
 	}
 	return nil
 }

@@ -1,6 +1,7 @@
 package netlify
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"log/slog"
@@ -12,8 +13,21 @@ import (
 )
 
 // targetsOptions are the options NewTargets takes.
-var targetsOptions = append([]string{"WithClient", "WithLogger", "WithStore", "WithName", "WithBuildHookURL"},
+var targetsOptions = append([]string{"WithClient", "WithLogger", "WithStore", "WithName", "WithBuildHookURL", "WithWebhookSecret"},
 	slicesWithout(clientOptions, "WithBaseURL")...)
+
+// WithWebhookSecret makes NewTargets receive the site's deploy
+// notifications: it builds a Webhook verifying their signature with
+// secret (the JWS secret token; the caller reads it, from the variable
+// TargetConfig.WebhookSecretVar names; "" receives none), returns it as
+// the Group's Receiver, and gives the site's target its Source, so that a
+// failed deploy is checked the moment Netlify tells. When the target
+// checks only deploys (no probes, no functions directory) polling becomes
+// the safety net: with no interval set (neither the section nor the
+// file's default policy) it is checked every SafetyNetInterval.
+func WithWebhookSecret(secret string) Option {
+	return Option{"WithWebhookSecret", func(s *settings) { s.hookKey = secret }}
+}
 
 // NewTargets builds the target of one site from cfg: a SiteChecker of the
 // parts cfg gives (ManifestChecker, DeployChecker, ProbeChecker) with the
@@ -22,8 +36,13 @@ var targetsOptions = append([]string{"WithClient", "WithLogger", "WithStore", "W
 // Shared (redundancy.Target.Shared: among several monitors only the
 // leader repairs it), or "netlify-functions", local, without a site id.
 //
+// The target takes cfg's criticality and alert policy, and ProblemDeps
+// (a failed deploy is the one alert for the endpoints it breaks); with a
+// site id it is Shared (only the leader of a group of monitors repairs
+// it).
+//
 // It takes WithToken (deploys need it; the caller reads it, NewTargets
-// reads no variable), WithBuildHookURL, WithStore (the known-good deploys;
+// reads no variable), WithWebhookSecret, WithBuildHookURL, WithStore (the known-good deploys;
 // default in memory), WithClient (instead of an APIClient of its own),
 // WithClock, WithLogger, WithName, and the API client's options
 // (WithHTTPClient, WithTimeout, WithRetry, WithMaxRateLimitWait,
@@ -122,7 +141,25 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 	// A site is the same for every monitor: among several
 	// (redundancy.WithElection) only the leader repairs it, its manifest
 	// included. A functions directory alone is each host's own.
-	g.Targets = append(g.Targets, redundancy.Target{Name: name, Checker: site, Recoverer: rec, Policy: cfg.Policy.Policy(), Shared: cfg.SiteID != ""})
+	t := redundancy.Target{Name: name, Checker: site, Recoverer: rec, Policy: cfg.Policy.Policy(), Shared: cfg.SiteID != "",
+		Criticality: cfg.criticality(), Alerts: cfg.Alerts.Policy(), ProblemDeps: ProblemDeps()}
+	if s.hookKey != "" && site.Deploys != nil {
+		hook, err := NewWebhook([]byte(s.hookKey), WithWebhookLogger(log))
+		if err != nil {
+			return g, err
+		}
+		g.Receiver, t.Source = hook, hook.Source(cfg.SiteID)
+		switch {
+		case site.Manifest != nil || site.Probes != nil:
+			note("deploy notifications wake %s; probes and the manifest are still polled every %s", name, cmp.Or(t.Policy.Interval, redundancy.DefaultInterval))
+		case cfg.Policy.Interval == 0:
+			t.Policy.Interval = SafetyNetInterval
+			fallthrough
+		default:
+			note("deploy notifications wake %s; polled every %s as a safety net", name, cmp.Or(t.Policy.Interval, redundancy.DefaultInterval))
+		}
+	}
+	g.Targets = append(g.Targets, t)
 	return g, nil
 }
 

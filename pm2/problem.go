@@ -83,3 +83,23 @@ const (
 	VerbKillDaemon       = "pm2.kill-daemon"        // kill a hung daemon proven to be this home's
 	VerbRepairDumpBackup = "pm2.repair-dump-backup" // copy a complete dump.pm2 over a lacking dump.pm2.bak
 )
+
+// appProblems are the problems of one app's processes: while the daemon
+// is down or does not answer, they follow from it.
+var appProblems = []redundancy.Problem{
+	ProblemMissing, ProblemErrored, ProblemStopped, ProblemCrashLoop, ProblemMemoryHigh, ProblemCPUHigh, ProblemStuck,
+	ProblemProbeFailed, ProblemOnlineDead, ProblemPortHeld,
+}
+
+// ProblemDeps returns the dependencies between the problems of a PM2
+// target (redundancy.Target.ProblemDeps, set by NewTargets): every app
+// problem depends on ProblemDaemonDown and ProblemDaemonUnresponsive, so
+// that a dead daemon with five apps is one alert naming the daemon (its
+// Affected lists the apps' alerts) and no restart is planned against it.
+func ProblemDeps() redundancy.ProblemDeps {
+	d := make(redundancy.ProblemDeps, len(appProblems))
+	for _, p := range appProblems {
+		d[p] = []redundancy.Problem{ProblemDaemonDown, ProblemDaemonUnresponsive}
+	}
+	return d
+}

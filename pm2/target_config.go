@@ -53,6 +53,13 @@ type TargetConfig struct {
 	// Policy is the target's policy (yaml: policy). A launcher's loader
 	// lays it over the file's default policy.
 	Policy redundancy.PolicyConfig `yaml:"policy"`
+	// Critical: false makes the target non-critical: its failure warns
+	// but never fails the whole (yaml: critical; default true; see
+	// redundancy.Target.Criticality).
+	Critical *bool `yaml:"critical"`
+	// Alerts says when the target's alerts page (yaml: alerts). A
+	// launcher's loader lays it over the file's alerts keys.
+	Alerts redundancy.AlertPolicyConfig `yaml:"alerts"`
 }
 
 // AppConfig is an app expected to run (see App).
@@ -101,7 +108,7 @@ type GuardConfig struct {
 // Validate reports the first bad value: an unknown client mode, an app
 // without a name or given twice, a size given both with a unit and in MiB,
 // "off" where it means nothing, a negative count or duration, an empty log
-// directory, a bad probe, a bad policy. The error wraps a
+// directory, a bad probe, a bad policy or alerts key. The error wraps a
 // *redundancy.ConfigError naming the key ("apps[0].probe").
 func (c *TargetConfig) Validate() error {
 	bad := func(key, format string, args ...any) error {
@@ -192,7 +199,22 @@ func (c *TargetConfig) Validate() error {
 		}
 		return fmt.Errorf("pm2: policy: %w", err)
 	}
+	if err := c.Alerts.Validate(); err != nil {
+		if ce, ok := err.(*redundancy.ConfigError); ok {
+			return fmt.Errorf("pm2: %w", ce.Under("alerts"))
+		}
+		return fmt.Errorf("pm2: alerts: %w", err)
+	}
 	return nil
+}
+
+// criticality returns the target's criticality: NonCritical for
+// critical: false.
+func (c *TargetConfig) criticality() redundancy.Criticality {
+	if c.Critical != nil && !*c.Critical {
+		return redundancy.NonCritical
+	}
+	return redundancy.Critical
 }
 
 // config returns the Config of the Checker and the Recoverer for home.

@@ -15,7 +15,9 @@ var targetsOptions = []string{"WithClient", "WithLogger", "WithClock", "WithStor
 
 // NewTargets builds the target of one PM2_HOME from cfg: a Checker and
 // its Recoverer sharing one Config, one client and one Store, with cfg's
-// policy. The Group and the target are named "pm2" (WithName).
+// policy, criticality and alert policy, and the problem dependencies of
+// ProblemDeps (a dead daemon is one alert, not one per app). The Group and
+// the target are named "pm2" (WithName).
 //
 // The client is the one cfg.Client asks for (OpenClient over a CLI with
 // cfg's home, binary and timeout): with the native client the target comes
@@ -101,7 +103,8 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 		note("no apps listed: every app the daemon knows is expected online")
 	}
 	checker := NewChecker(client, pc)
-	t := redundancy.Target{Name: g.Name, Checker: checker, Recoverer: NewRecoverer(client, pc), Policy: cfg.Policy.Policy()}
+	t := redundancy.Target{Name: g.Name, Checker: checker, Recoverer: NewRecoverer(client, pc), Policy: cfg.Policy.Policy(),
+		Criticality: cfg.criticality(), Alerts: cfg.Alerts.Policy(), ProblemDeps: ProblemDeps()}
 	if native, ok := client.(*Native); ok {
 		// The daemon announces exits and restarts on its event socket: a
 		// crash wakes the check at once; periodic checks go on as a net.

@@ -2,6 +2,7 @@ package redundancy
 
 import (
 	"fmt"
+	"net/http"
 	"strings"
 	"time"
 )
@@ -23,6 +24,12 @@ type PolicyConfig struct {
 	Retries       *int          `yaml:"retries"`
 	RetryDelay    time.Duration `yaml:"retry_delay"`
 	ActionTimeout time.Duration `yaml:"action_timeout"`
+	// UnknownIsFailing counts a check that cannot run as a failure
+	// (Policy.UnknownIsFailing). Unset: false.
+	UnknownIsFailing *bool `yaml:"unknown_is_failing"`
+	// EscalationHold is how long an escalated target stays escalated once
+	// healthy again (Policy.EscalationHold). Unset: 0, it clears at once.
+	EscalationHold time.Duration `yaml:"escalation_hold"`
 }
 
 // BackoffConfig is the backoff of a PolicyConfig.
@@ -82,6 +89,10 @@ func (c PolicyConfig) Over(base PolicyConfig) PolicyConfig {
 	}
 	out.RetryDelay = pick(c.RetryDelay, base.RetryDelay)
 	out.ActionTimeout = pick(c.ActionTimeout, base.ActionTimeout)
+	if out.UnknownIsFailing == nil {
+		out.UnknownIsFailing = base.UnknownIsFailing
+	}
+	out.EscalationHold = pick(c.EscalationHold, base.EscalationHold)
 	return out
 }
 
@@ -96,6 +107,8 @@ func (c PolicyConfig) Policy() Policy {
 		Budget:           Budget{Max: c.Budget.Max, Window: c.Budget.Window},
 		RetryDelay:       c.RetryDelay,
 		ActionTimeout:    c.ActionTimeout,
+		UnknownIsFailing: c.UnknownIsFailing != nil && *c.UnknownIsFailing,
+		EscalationHold:   c.EscalationHold,
 	}
 	if j := c.Backoff.Jitter; j != nil {
 		p.Backoff.Jitter = *j
@@ -140,6 +153,7 @@ func (c PolicyConfig) Validate() error {
 		{"retry_delay", c.RetryDelay, 0}, {"action_timeout", c.ActionTimeout, MinConfigActionTimeout},
 		{"backoff.base", c.Backoff.Base, MinConfigBackoffBase}, {"backoff.max", c.Backoff.Max, 0},
 		{"backoff.reset_after", c.Backoff.ResetAfter, 0}, {"budget.window", c.Budget.Window, MinConfigBudgetWindow},
+		{"escalation_hold", c.EscalationHold, 0},
 	} {
 		switch {
 		case f.v < 0:
@@ -197,8 +211,15 @@ func (e *ConfigError) Under(prefix string) *ConfigError {
 // (Nest). Notes say what the section describes but is not watched, and
 // why, each starting with Name ("netlify: no API token: deploys of shop not
 // checked"); a launcher shows them. A Group may hold notes and no target.
+//
+// Receiver, when set, is the handler of the webhook deliveries that wake
+// the group's targets (a ghactions or netlify Webhook, built by NewTargets
+// when given a webhook secret): a launcher serves it on a listener the
+// service can reach, at /hooks/<Name>. The targets' sources are already
+// wired to it.
 type Group struct {
-	Name    string
-	Targets []Target
-	Notes   []string
+	Name     string
+	Targets  []Target
+	Notes    []string
+	Receiver http.Handler
 }

@@ -24,7 +24,9 @@ const defaultConfig = `
 logs: {dir: logs, level: info}
 state: {dir: .uras}
 listen: 127.0.0.1:9321
-policy: {interval: 30s, timeout: 30s, failure_threshold: 3, backoff: {base: 10s, max: 5m}, budget: {max: 5, window: 10m}}
+hooks_listen: 127.0.0.1:9322
+policy: {timeout: 30s, failure_threshold: 3, backoff: {base: 10s, max: 5m}, budget: {max: 5, window: 10m}}
+alerts: {renotify: 4h, flap: {count: 3, window: 1h}}
 pm2: {optional: true, client: auto}
 github: {optional: true, checkout: .}
 netlify: {optional: true, functions_dir: netlify/functions, manifest: .netlify/functions/manifest.json}
@@ -33,7 +35,7 @@ netlify: {optional: true, functions_dir: netlify/functions, manifest: .netlify/f
 // Config is the configuration file: the launcher's keys and one section
 // per system.
 type Config struct {
-	launch.Config `yaml:",inline"`        // logs, state, listen, policy, alerts
+	launch.Config `yaml:",inline"`        // logs, state, listen, hooks_listen, policy, alerts
 	PM2           *pm2.TargetConfig       `yaml:"pm2"`
 	GitHub        *ghactions.TargetConfig `yaml:"github"`
 	Netlify       *netlify.TargetConfig   `yaml:"netlify"`
@@ -42,9 +44,11 @@ type Config struct {
 var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the demo verb
 	Name: "launcher", Title: "uras comprehensive launcher",
 	Summary: "launcher keeps PM2, GitHub Actions and Netlify automations alive with one orchestrator\nover every configured target.",
-	Help:    "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n(or the variables token_env names), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
-	Load:    launch.YAML[Config](defaultConfig),
-	Build:   build,
+	Help: "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n" +
+		"(or the variables token_env names), GITHUB_WEBHOOK_SECRET, NETLIFY_WEBHOOK_SECRET (webhook_secret_env:\n" +
+		"deliveries on hooks_listen), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
+	Load:  launch.YAML[Config](defaultConfig),
+	Build: build,
 }
 
 func main() { os.Exit(launch.Main(command)) }
@@ -56,31 +60,24 @@ func build(ctx context.Context, cfg Config, b launch.Build) (*launch.System, err
 	if err != nil {
 		return nil, err
 	}
-	root := redundancy.New(b.Options("")...)
-	sys := &launch.System{Root: root}
+	sys := &launch.System{Root: redundancy.New(b.Options("")...)}
 	for _, g := range groups {
-		sys.Notes = append(sys.Notes, g.Notes...)
-		part := launch.Part{Name: g.Name, Orch: root}
-		for _, t := range g.Targets {
-			if err := root.Add(t); err != nil {
-				return nil, err
-			}
-			part.Targets = append(part.Targets, t.Name)
-		}
-		if len(part.Targets) > 0 {
-			sys.Parts = append(sys.Parts, part)
+		if err := sys.AddGroup(sys.Root, g); err != nil {
+			return nil, err
 		}
 	}
 	return sys, nil
 }
 
-// targets builds the targets of each system, with the tokens read from
+// targets builds the targets of each system, with the secrets read from
 // the variables the file names.
 func targets(ctx context.Context, cfg Config, b launch.Build) ([]redundancy.Group, error) {
 	pm, err1 := pm2.NewTargets(ctx, cfg.PM2, pm2.WithLogger(b.Logger("pm2")))
-	gh, err2 := ghactions.NewTargets(ctx, cfg.GitHub, ghactions.WithLogger(b.Logger("github")),
-		ghactions.WithToken(b.Secret(cfg.GitHub.TokenVar())), ghactions.WithBackupDir(filepath.Join(cfg.State.Dir, "workflow-backup")))
+	gh, err2 := ghactions.NewTargets(ctx, cfg.GitHub, ghactions.WithLogger(b.Logger("github")), ghactions.WithMetrics(b.Metrics),
+		ghactions.WithToken(b.Secret(cfg.GitHub.TokenVar())), ghactions.WithWebhookSecret(b.Secret(cfg.GitHub.WebhookSecretVar())),
+		ghactions.WithBackupDir(filepath.Join(cfg.State.Dir, "workflow-backup")))
 	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")),
-		netlify.WithToken(b.Secret(cfg.Netlify.TokenVar())), netlify.WithBuildHookURL(b.Secret(cfg.Netlify.BuildHookVar())))
+		netlify.WithToken(b.Secret(cfg.Netlify.TokenVar())), netlify.WithWebhookSecret(b.Secret(cfg.Netlify.WebhookSecretVar())),
+		netlify.WithBuildHookURL(b.Secret(cfg.Netlify.BuildHookVar())))
 	return []redundancy.Group{pm, gh, nf}, errors.Join(err1, err2, err3)
 }

@@ -44,8 +44,11 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, ".", cfg.GitHub.Checkout)
 	assert.Equal(t, "127.0.0.1:9321", set.Listen)
 	p := cfg.PM2.Policy.Policy()
-	assert.Equal(t, 30*time.Second, p.Interval, "the sections take the file's policy")
+	assert.Equal(t, 30*time.Second, p.Timeout, "the sections take the file's policy")
 	assert.Equal(t, 3, p.FailureThreshold)
+	assert.Zero(t, p.Interval, "no interval: redundancy's default, or the safety net of a system woken by webhooks")
+	assert.Equal(t, 4*time.Hour, cfg.GitHub.Alerts.Policy().Renotify, "the sections take the file's alert keys")
+	assert.Equal(t, "127.0.0.1:9322", set.HooksListen)
 }
 
 // The file format of the example commands, loaded by the public loader
@@ -118,9 +121,10 @@ func TestConfigErrors(t *testing.T) {
 	}
 }
 
-// build composes one orchestrator per system under the master, with the
-// webhooks and escalation reports on each, the state files in the monitor
-// only, and the providers' records in the store under the state directory.
+// build, composed as the verbs compose it, gives one orchestrator per
+// system under the master, with the alerts (in the monitor) and the
+// escalation reports on each, the state files in the monitor only, and
+// the providers' records in the store under the state directory.
 func TestBuild(t *testing.T) {
 	t.Parallel()
 	gh := ghtest.NewServer()
@@ -144,32 +148,33 @@ netlify:
   api_url: ` + nf.APIURL() + `
   probes: [{name: hello}]
 `
-	cfg, _, err := launch.ParseYAML[Config]("f.yaml", []byte(yaml), env())
+	cfg, set, err := launch.ParseYAML[Config]("f.yaml", []byte(yaml), env())
 	require.NoError(t, err)
 	getenv := env("NETLIFY_AUTH_TOKEN", netlifytest.DefaultToken, "GITHUB_TOKEN", ghtest.DefaultToken)
 	red := redundancy.NewRedactor()
 	logger := func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }
 	ctx := context.Background()
 
-	sys, err := build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, OneShot: true, Metrics: metrics.New()})
+	sys, err := launch.Compose(ctx, command, cfg, set, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, OneShot: true, Metrics: metrics.New()})
 	require.NoError(t, err)
 	assert.Equal(t, []string{"github", "netlify"}, sys.Root.Names(), "one nested orchestrator per system")
 	require.Len(t, sys.Parts, 2)
 	assert.Equal(t, []string{"github-octo-app"}, sys.Parts[0].Orch.Names())
 	assert.Equal(t, []string{"netlify-shop"}, sys.Parts[1].Orch.Names())
-	assert.Contains(t, sys.Notes, "alerts: no webhooks configured: alerts are logged only")
+	assert.NotContains(t, sys.Notes, "alerts: no webhooks nor commands configured: alerts are logged only", "a one-shot verb pages nobody")
 	assert.Contains(t, sys.Notes, "pm2: not configured")
 	assert.Equal(t, redundancy.StatusHealthy, sys.Root.CheckNow(ctx).Status)
 	assert.Equal(t, "<"+redundancy.Redacted+">", "<"+red.String(netlifytest.DefaultToken)+">", "the tokens read are redacted")
 	require.NoError(t, sys.Close(ctx))
-	assert.NoFileExists(t, filepath.Join(state, "state-master.json"), "a one-shot verb leaves the state files alone")
+	assert.NoFileExists(t, filepath.Join(state, "state-root.json"), "a one-shot verb leaves the state files alone")
 	assert.FileExists(t, filepath.Join(state, "store", "netlify", "shop", "known-good.json"), "the deploy that passed its probes is kept")
 
-	sys, err = build(ctx, cfg, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, Metrics: metrics.New()})
+	sys, err = launch.Compose(ctx, command, cfg, set, launch.Build{Logger: logger, Redactor: red, Getenv: getenv, Metrics: metrics.New()})
 	require.NoError(t, err)
+	assert.Contains(t, sys.Notes, "alerts: no webhooks nor commands configured: alerts are logged only")
 	sys.Root.Tick(ctx)
 	require.NoError(t, sys.Close(ctx))
-	for _, name := range []string{"master", "github", "netlify"} {
+	for _, name := range []string{"root", "github", "netlify"} {
 		assert.FileExists(t, filepath.Join(state, "state-"+name+".json"), "the monitor persists every orchestrator's state")
 	}
 }
@@ -199,9 +204,10 @@ alerts:
 	require.NoError(t, err)
 	red := redundancy.NewRedactor(set.Secrets...)
 	ctx := context.Background()
-	sys, err := build(ctx, cfg, launch.Build{Logger: func(string) *slog.Logger { return slog.New(slog.DiscardHandler) }, Redactor: red, Getenv: env(), Metrics: metrics.New()})
+	sys, err := launch.Compose(ctx, command, cfg, set, launch.Build{Logger: func(string) *slog.Logger { return slog.New(slog.DiscardHandler) },
+		Redactor: red, Getenv: env(), Metrics: metrics.New()})
 	require.NoError(t, err)
-	assert.NotContains(t, sys.Notes, "alerts: no webhooks configured: alerts are logged only")
+	assert.NotContains(t, sys.Notes, "alerts: no webhooks nor commands configured: alerts are logged only")
 	for range 3 {
 		sys.Root.Tick(ctx)
 	}

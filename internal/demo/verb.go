@@ -23,7 +23,7 @@ func Verb[C any](cmd launch.Command[C]) launch.Verb {
 		if err != nil {
 			return nil, set, err
 		}
-		sys, err := cmd.Build(ctx, cfg, b)
+		sys, err := launch.Compose(ctx, cmd, cfg, set, b) // as the monitor composes it: alerts, state files, silences
 		return sys, set, err
 	}
 	logFile := cmd.LogName

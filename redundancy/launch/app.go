@@ -37,15 +37,16 @@ var builtins = map[string]string{
 	"health-check": "check everything once: exit 0 healthy, 1 otherwise (-json)",
 	"recover":      "plan and apply recoveries now (-dry-run prints the plan only, -force ignores budgets)",
 	"monitor":      "run in the foreground: live dashboard, endpoints on -listen (below)",
+	"silence":      "add|list|remove silences and maintenance windows (silence help)",
 }
 
-var builtinOrder = []string{"start", "stop", "restart", "status", "logs", "health-check", "recover", "monitor"}
+var builtinOrder = []string{"start", "stop", "restart", "status", "logs", "health-check", "recover", "monitor", "silence"}
 
 func (a *app[C]) verbs() map[string]verbFunc[C] {
 	return map[string]verbFunc[C]{
 		"start": (*app[C]).start, "stop": (*app[C]).stop, "restart": (*app[C]).restart,
 		"status": (*app[C]).status, "logs": (*app[C]).logs, "health-check": (*app[C]).healthCheck,
-		"recover": (*app[C]).recover, "monitor": (*app[C]).monitor,
+		"recover": (*app[C]).recover, "monitor": (*app[C]).monitor, "silence": (*app[C]).silence,
 	}
 }
 
@@ -135,6 +136,10 @@ endpoints (monitor -listen ADDR, or the configuration's; a bearer token beyond l
   /readyz   readiness: 503 while a critical target fails or was never checked
   /metrics  Prometheus metrics (uras_*), text format
   /status   the dashboard as JSON
+  /silences the silences (GET); POST sets one, DELETE ?id= removes one: bearer token required
+webhook deliveries (monitor -hooks-listen ADDR, or hooks_listen; a listener of their own):
+  /hooks/<system>  a system's signed deliveries (GitHub, Netlify) when its webhook secret is set;
+            401 for a bad signature
 
 Under systemd (Type=notify): READY=1 once running, WATCHDOG=1 at half of WatchdogSec while
 the loop makes progress, STOPPING=1. %s: a dead man's switch pinged while
@@ -240,18 +245,12 @@ func (a *app[C]) build(ctx context.Context, c config[C], logs *Logs, b Build) (*
 	logs.Logger("").Debug("configuration", "command", a.cmd.Name, "config", a.configPath, "logs", logs.Path(),
 		"state", c.set.StateDir, "listen", c.set.Listen, "endpoint_token_set", c.set.Token != "",
 		"secrets", len(c.set.Secrets), "one_shot", b.OneShot, "dry_run", b.DryRun)
-	sys, err := a.cmd.Build(ctx, c.cfg, b)
+	sys, err := Compose(ctx, a.cmd, c.cfg, c.set, b)
 	if err != nil {
 		return nil, err
 	}
-	if sys != nil && len(sys.Parts) > 0 {
+	if len(sys.Parts) > 0 {
 		logs.SetParts(sys.Parts) // one orchestrator over several parts: each logs at its part's level
-	}
-	if sys == nil || sys.Root == nil {
-		if sys != nil {
-			sys.close(0)
-		}
-		return nil, errors.New("launch: Build returned no root orchestrator")
 	}
 	if len(sys.Root.Names()) == 0 && len(sys.Notes) == 0 {
 		sys.close(0)

@@ -1,7 +1,6 @@
 package launch
 
 import (
-	"context"
 	"fmt"
 	"log/slog"
 	"net"
@@ -35,6 +34,13 @@ type Config struct {
 	State StateConfig `yaml:"state"`
 	// Listen is the monitor's endpoint (host:port); "" serves none.
 	Listen string `yaml:"listen"`
+	// HooksListen is where the monitor receives webhook deliveries
+	// (host:port), on a listener of its own beside the endpoint: a
+	// System's Receivers (GitHub, Netlify) are served there at
+	// /hooks/<name>, and nothing else. Put it behind a reverse proxy that
+	// GitHub or Netlify can reach; the deliveries are authenticated by
+	// their signatures, not by the endpoint's token. "" receives none.
+	HooksListen string `yaml:"hooks_listen"`
 	// ListenTokenEnv names the variable holding the endpoint's bearer
 	// token (default EnvEndpointToken); the token is required when Listen
 	// is not a loopback address. It is never read from the file.
@@ -42,7 +48,10 @@ type Config struct {
 	// Policy is the default policy of every target: LoadYAML lays each
 	// section's own policy over it, field by field.
 	Policy redundancy.PolicyConfig `yaml:"policy"`
-	Alerts AlertsConfig            `yaml:"alerts"`
+	// Alerts says when alerts page (the default of every section, which
+	// may lay its own alerts keys over it), where they are sent, and the
+	// silences set at every start.
+	Alerts AlertsConfig `yaml:"alerts"`
 	// Heartbeat pings a dead man's switch while the monitor is alive and
 	// ready (Settings.HeartbeatURL).
 	Heartbeat HeartbeatConfig `yaml:"heartbeat"`
@@ -82,29 +91,18 @@ type StateConfig struct {
 	Dir string `yaml:"dir"` // default ".uras"
 }
 
-// AlertsConfig says where events are sent.
-type AlertsConfig struct {
-	Webhooks []WebhookConfig `yaml:"webhooks"`
-}
-
-// WebhookConfig is one alert receiver: its URL, or the variable holding it
-// (a webhook URL often carries a secret). After LoadYAML, URL holds the
-// variable's value.
-type WebhookConfig struct {
-	URL    string `yaml:"url"`
-	URLEnv string `yaml:"url_env"`
-}
-
 // LaunchConfig returns c. A configuration type that embeds Config gets
 // this method, which is how LoadYAML finds the launcher's part in it.
 func (c *Config) LaunchConfig() *Config { return c }
 
 // Settings returns what the launcher needs from c (after LoadYAML): the
-// directories, the endpoint and its token, the levels, the rotation and
-// the secrets to redact (the token and the webhook URLs).
+// directories, the endpoint and its token, the hooks listener, the
+// levels, the rotation, the alert notifiers and silences, and the secrets
+// to redact (the token and the webhook URLs).
 func (c *Config) Settings() Settings {
 	s := Settings{
-		LogDir: c.Logs.Dir, StateDir: c.State.Dir, Listen: c.Listen, Token: c.token,
+		LogDir: c.Logs.Dir, StateDir: c.State.Dir, Listen: c.Listen, HooksListen: c.HooksListen, Token: c.token,
+		Alerts:   c.Alerts.settings(),
 		Rotation: Rotation{MaxSizeMB: c.Logs.MaxSizeMB, MaxAgeDays: c.Logs.MaxAgeDays, Compress: c.Logs.Compress == nil || *c.Logs.Compress},
 	}
 	s.Level, _ = parseLevel(c.Logs.Level)
@@ -126,28 +124,6 @@ func (c *Config) Settings() Settings {
 		}
 	}
 	return s
-}
-
-// Webhooks returns one notifier per configured webhook, logging to
-// b.Logger("") and redacting with b.Redactor. Close them when done (a
-// System's Close).
-func (c *Config) Webhooks(b Build) ([]*redundancy.WebhookNotifier, error) {
-	var out []*redundancy.WebhookNotifier
-	for i, w := range c.Alerts.Webhooks {
-		opts := []redundancy.WebhookOption{redundancy.WithWebhookRedactor(b.Redactor)}
-		if b.Logger != nil {
-			opts = append(opts, redundancy.WithWebhookLogger(b.Logger("")))
-		}
-		n, err := redundancy.NewWebhookNotifier(w.URL, opts...)
-		if err != nil {
-			for _, o := range out {
-				_ = o.Close(context.Background()) // nothing queued yet: returns at once
-			}
-			return nil, fmt.Errorf("alerts.webhooks[%d]: %w", i, err)
-		}
-		out = append(out, n)
-	}
-	return out, nil
 }
 
 func parseLevel(s string) (slog.Level, error) {
@@ -177,10 +153,16 @@ func (c *Config) validate(parts []string) error {
 	if c.Logs.MaxSizeMB < 0 || c.Logs.MaxAgeDays < 0 {
 		return bad("logs", "max_size_mb and max_age_days may not be negative")
 	}
-	if c.Listen != "" {
-		if _, _, err := net.SplitHostPort(c.Listen); err != nil {
-			return bad("listen", "want host:port, such as 127.0.0.1:9321 (%v)", err)
+	for _, l := range []struct{ key, addr string }{{"listen", c.Listen}, {"hooks_listen", c.HooksListen}} {
+		if l.addr == "" {
+			continue
 		}
+		if _, _, err := net.SplitHostPort(l.addr); err != nil {
+			return bad(l.key, "want host:port, such as 127.0.0.1:9321 (%v)", err)
+		}
+	}
+	if c.Listen != "" && c.Listen == c.HooksListen {
+		return bad("hooks_listen", "%s is the endpoint's address (listen): give the webhooks a listener of their own", c.HooksListen)
 	}
 	if err := c.Policy.Validate(); err != nil {
 		return under(err, "policy")
@@ -188,16 +170,8 @@ func (c *Config) validate(parts []string) error {
 	if e := c.Heartbeat.Every; e != 0 && e < time.Second {
 		return bad("heartbeat.every", "%s is below the minimum 1s", e)
 	}
-	for i, w := range c.Alerts.Webhooks {
-		key := fmt.Sprintf("alerts.webhooks[%d]", i)
-		switch {
-		case w.URL == "" && w.URLEnv == "":
-			return bad(key, "needs url or url_env")
-		case w.URL != "" && w.URLEnv != "":
-			return bad(key, "give url or url_env, not both")
-		case w.URL != "" && !isHTTPURL(w.URL):
-			return bad(key+".url", "want an absolute http(s) URL")
-		}
+	if err := c.Alerts.validate(); err != nil {
+		return under(err, "alerts")
 	}
 	return nil
 }
@@ -214,17 +188,7 @@ func (c *Config) applyEnv(getenv func(string) string) error {
 			return &envError{name: name, msg: "want an absolute http(s) URL (heartbeat.url_env)"}
 		}
 	}
-	for i := range c.Alerts.Webhooks {
-		w := &c.Alerts.Webhooks[i]
-		if w.URLEnv == "" {
-			continue
-		}
-		w.URL = getenv(w.URLEnv)
-		if !isHTTPURL(w.URL) {
-			return &envError{name: w.URLEnv, msg: fmt.Sprintf("want an absolute http(s) URL (alerts.webhooks[%d].url_env)", i)}
-		}
-	}
-	return nil
+	return c.Alerts.applyEnv(getenv)
 }
 
 func (c *Config) fillDefaults() {

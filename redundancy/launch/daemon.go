@@ -36,6 +36,7 @@ const (
 func (a *app[C]) start(ctx context.Context, args []string) int {
 	fs := a.flags("start")
 	listen := fs.String("listen", "", "endpoint `address` (default: the configuration's)")
+	hooksListen := fs.String("hooks-listen", "", "webhook deliveries' `address` (default: the configuration's hooks_listen)")
 	wait := fs.Duration("wait", 30*time.Second, "how long to wait for the monitor to come up")
 	if code, ok := a.parse(fs, args); !ok {
 		return code
@@ -65,6 +66,9 @@ func (a *app[C]) start(ctx context.Context, args []string) int {
 	}
 	if *listen != "" {
 		argv = append(argv, "-listen", *listen)
+	}
+	if *hooksListen != "" {
+		argv = append(argv, "-hooks-listen", *hooksListen)
 	}
 	if err := os.MkdirAll(c.set.LogDir, 0o750); err != nil {
 		return a.fail("start: %v", err)

@@ -26,6 +26,12 @@ type Status struct {
 	Notes  []string          `json:"notes,omitempty"`
 	// PID is the monitor's process id when a running monitor wrote it.
 	PID int `json:"pid,omitempty"`
+	// Endpoint is the running monitor's endpoint ("http://127.0.0.1:9321"),
+	// where the silence verb reaches it.
+	Endpoint string `json:"endpoint,omitempty"`
+	// Silences are the root's silences and maintenance windows, active or
+	// not (redundancy.Snapshot.Silences).
+	Silences []redundancy.SilenceState `json:"silences,omitempty"`
 }
 
 // PartStatus is the state of one part's targets.
@@ -47,7 +53,7 @@ type PartStatus struct {
 // when nothing is watched: the notes say why).
 func (s *System) Status() Status {
 	root := s.Root.Snapshot()
-	st := Status{Time: root.Time, Status: redundancy.StatusHealthy, Notes: slices.Clone(s.Notes)}
+	st := Status{Time: root.Time, Status: redundancy.StatusHealthy, Notes: slices.Clone(s.Notes), Silences: root.Silences}
 	if st.Time.IsZero() {
 		st.Time = time.Now()
 	}
@@ -118,6 +124,12 @@ func Render(w io.Writer, st Status) {
 				if ts.Source == redundancy.SourceDisconnected {
 					status += " (events down)"
 				}
+				if ts.Silenced != "" {
+					status += " (silenced)"
+				}
+				if ts.RepairsHeld != "" {
+					status += " (repairs held)"
+				}
 				fmt.Fprintf(tw, "  %s\t%s\t%s\t%s\t%s\t%d\t%d\n", sanitize(ps.Name), sanitize(ts.Name), status, last,
 					sanitize(findings(ts)), ts.Recoveries, ts.BudgetLeft)
 			}
@@ -138,6 +150,8 @@ func Render(w io.Writer, st Status) {
 			}
 		}
 	}
+	renderAlerts(w, st)
+	renderSilences(w, st.Silences)
 	notes := slices.Clone(st.Notes)
 	sort.Strings(notes)
 	for _, n := range notes {

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,12 +96,24 @@ func checkListen(addr, token string) (exposed bool, err error) {
 // endpointHandler serves /health (the root orchestrator's snapshot as
 // application/health+json: 200 pass or warn, 503 fail), /livez and
 // /readyz (probes: see System.Liveness and System.Readiness), /metrics
-// (the Prometheus text format of gather, when set) and /status (the
-// dashboard's Status as JSON), every body redacted, GET and HEAD only;
-// with a token, only to requests bearing it.
+// (the Prometheus text format of gather, when set), /status (the
+// dashboard's Status as JSON) and /silences (the root's
+// SilenceHandler), every body redacted, GET and HEAD only but for
+// /silences; with a token, only to requests bearing it. A silence stops
+// pages and may pause repairs, so writing one (POST, DELETE) needs the
+// token even on loopback: without a token set, /silences is read-only.
 func endpointHandler(sys *System, status func() Status, gather prometheus.Gatherer, red *redundancy.Redactor, token string) http.Handler {
 	root := sys.Root
 	mux := http.NewServeMux()
+	silences := root.SilenceHandler()
+	mux.HandleFunc(silencesPath, func(w http.ResponseWriter, r *http.Request) {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && token == "" {
+			http.Error(w, "launch: silences are set through the endpoint only with a bearer token: start the monitor with "+
+				EnvEndpointToken+" (or the variable listen_token_env names) set", http.StatusForbidden)
+			return
+		}
+		silences.ServeHTTP(w, r)
+	})
 	mux.HandleFunc("/livez", func(w http.ResponseWriter, r *http.Request) {
 		p := sys.Liveness().Probe()
 		writeJSON(w, r, "application/health+json", probeCode(p), p, red)
@@ -127,8 +140,11 @@ func endpointHandler(sys *System, status func() Status, gather prometheus.Gather
 	if token != "" {
 		h = requireToken(token, h)
 	}
-	return onlyGet(h)
+	return onlyGet(h, silencesPath)
 }
+
+// silencesPath is where the endpoint serves the root's silences.
+const silencesPath = "/silences"
 
 func writeJSON(w http.ResponseWriter, r *http.Request, ctype string, code int, v any, red *redundancy.Redactor) {
 	b, err := redactJSON(v, red)
@@ -144,9 +160,11 @@ func writeJSON(w http.ResponseWriter, r *http.Request, ctype string, code int, v
 	}
 }
 
-func onlyGet(h http.Handler) http.Handler {
+// onlyGet refuses every method but GET and HEAD, except on the paths
+// given (whose handlers say what they take).
+func onlyGet(h http.Handler, except ...string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.Method != http.MethodGet && r.Method != http.MethodHead {
+		if r.Method != http.MethodGet && r.Method != http.MethodHead && !slices.Contains(except, r.URL.Path) {
 			w.Header().Set("Allow", "GET, HEAD")
 			http.Error(w, "method not allowed", http.StatusMethodNotAllowed)
 			return

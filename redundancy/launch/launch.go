@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net/http"
 	"os"
 	"os/signal"
 	"strings"
@@ -76,6 +77,11 @@ type Settings struct {
 	// Listen is the monitor's endpoint address (host:port); "" serves
 	// none. The monitor's -listen flag overrides it.
 	Listen string
+	// HooksListen is the address (host:port) of the listener that
+	// receives webhook deliveries (System.Receivers at /hooks/<name>),
+	// apart from the endpoint; "" receives none. The monitor's
+	// -hooks-listen flag overrides it.
+	HooksListen string
 	// Token is the bearer token the endpoint requires. It is required
 	// when Listen is not a loopback address; it is redacted everywhere.
 	Token string
@@ -101,6 +107,9 @@ type Settings struct {
 	// HeartbeatEvery is the least time between two heartbeats (default
 	// DefaultHeartbeatEvery, 1m; at least 1s).
 	HeartbeatEvery time.Duration
+	// Alerts are where the monitor sends alert notices, and the silences
+	// it sets at every start (see Compose).
+	Alerts AlertSettings
 }
 
 func (s *Settings) fill() {
@@ -143,6 +152,17 @@ type Build struct {
 	// Getenv reads the command's environment (Command.Env, else the
 	// process's); Secret reads through it. Nil: os.Getenv.
 	Getenv func(name string) string
+	// StateDir is the launcher's state directory (Settings.StateDir):
+	// Options gives each orchestrator its state file there, except in a
+	// one-shot verb. "": no state files.
+	StateDir string
+	// Alerts receive the alert notices of every orchestrator built with
+	// Options: the configuration's webhooks and commands (Compose starts
+	// them in the monitor; one-shot verbs page nobody).
+	Alerts []redundancy.AlertNotifier
+	// Events receive every raw event of those orchestrators: the webhooks
+	// configured with events: true.
+	Events []redundancy.Notifier
 }
 
 // System is what a Command's Build returns: the orchestrators to run and
@@ -158,6 +178,10 @@ type System struct {
 	// webhook receiver) beside Root.Run in the monitor, until its context
 	// ends.
 	Watch func(ctx context.Context) error
+	// Receivers are the handlers of webhook deliveries by name ("github"):
+	// the monitor serves each at /hooks/<name> on Settings.HooksListen,
+	// counted on Build.Metrics (AddGroup adds a Group's Receiver).
+	Receivers map[string]http.Handler
 	// Close, when set, is called when the verb ends, with a bounded
 	// context: deliver queued alerts, close clients. It must return when
 	// the context ends.

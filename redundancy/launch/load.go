@@ -99,6 +99,8 @@ func YAML[C any](defaultYAML string) func(path string) (C, Settings, error) {
 //   - A section's policy (a field of type redundancy.PolicyConfig with the
 //     key "policy") is laid over the embedded Config's policy
 //     (PolicyConfig.Over): after LoadYAML it is the section's whole policy.
+//     So are a section's alert keys (a redundancy.AlertPolicyConfig with
+//     the key "alerts") over the Config's (AlertPolicyConfig.Over).
 //   - Environment: the endpoint token (Config.ListenTokenEnv) and webhook
 //     URLs given by variable (url_env) are read; the Settings list them as
 //     secrets. Log levels are read from the environment later, by the
@@ -201,6 +203,14 @@ func parse(file string, data []byte, v reflect.Value, getenv func(string) string
 					return Settings{}, bad(err, "")
 				}
 				*p = p.Over(lc.Policy)
+			}
+		}
+		if a := alertsOf(f.v); a != nil {
+			if err := a.Validate(); err != nil {
+				return Settings{}, bad(under(err, "alerts"), f.key)
+			}
+			if lc != nil {
+				*a = a.Over(lc.Alerts.AlertPolicyConfig)
 			}
 		}
 	}
@@ -311,6 +321,24 @@ func policyOf(v reflect.Value) *redundancy.PolicyConfig {
 	for _, f := range topFields(v) {
 		if f.key == "policy" && f.v.Type() == policyType {
 			return f.v.Addr().Interface().(*redundancy.PolicyConfig)
+		}
+	}
+	return nil
+}
+
+var alertsType = reflect.TypeFor[redundancy.AlertPolicyConfig]()
+
+// alertsOf returns the section's alert policy (key "alerts"), if any.
+func alertsOf(v reflect.Value) *redundancy.AlertPolicyConfig {
+	if v.Kind() == reflect.Pointer {
+		v = v.Elem()
+	}
+	if v.Kind() != reflect.Struct {
+		return nil
+	}
+	for _, f := range topFields(v) {
+		if f.key == "alerts" && f.v.Type() == alertsType {
+			return f.v.Addr().Interface().(*redundancy.AlertPolicyConfig)
 		}
 	}
 	return nil

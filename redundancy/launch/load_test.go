@@ -19,8 +19,9 @@ import (
 
 // siteConfig is a section of a launcher of one's own.
 type siteConfig struct {
-	URL    string                  `yaml:"url"`
-	Policy redundancy.PolicyConfig `yaml:"policy"`
+	URL    string                       `yaml:"url"`
+	Policy redundancy.PolicyConfig      `yaml:"policy"`
+	Alerts redundancy.AlertPolicyConfig `yaml:"alerts"`
 }
 
 func (c *siteConfig) Validate() error {
@@ -76,15 +77,24 @@ func TestLoadYAMLReadsTheLauncherKeysAndTheSections(t *testing.T) {
 logs: {dir: /var/log/uras, level: warn, levels: {web: debug}, max_size_mb: 5, compress: false}
 state: {dir: /var/lib/uras}
 listen: 127.0.0.1:9400
+hooks_listen: 0.0.0.0:9401
 listen_token_env: MY_TOKEN
 heartbeat: {url_env: HB, every: 2m}
-policy: {interval: 1m, failure_threshold: 2, retries: 0, backoff: {base: 5s, jitter: 0}}
+policy: {interval: 1m, failure_threshold: 2, retries: 0, backoff: {base: 5s, jitter: 0}, unknown_is_failing: true, escalation_hold: 10m}
 web:
   url: https://example.com/
-  policy: {interval: 10s}
+  policy: {interval: 10s, unknown_is_failing: false}
+  alerts: {page_repairs: true}
 shop: {url: https://shop.example/}
 alerts:
-  webhooks: [{url: "https://hooks.example/a"}, {url_env: ALERT_URL}]
+  renotify: 2h
+  page_repairs: false
+  flap: {count: 4, window: 30m}
+  webhooks: [{url: "https://hooks.example/a"}, {url_env: ALERT_URL, format: slack, events: true}]
+  commands: [{argv: [/usr/local/bin/page, --team, ops], timeout: 5s}]
+  silences:
+    - {id: nightly, target: "web", every: "0 2 * * *", duration: 30m, time_zone: Europe/Berlin, pause_repairs: true, comment: backups}
+    - {problem: "shop.*", until: 2030-01-01T00:00:00Z}
 `), 0o644))
 	cfg, set, err := launch.LoadYAML[fileConfig](path, "", env("MY_TOKEN", "tok-123456", "ALERT_URL", "https://hooks.example/b?token=s3",
 		"HB", "https://hc.example/ping/abc"))
@@ -97,13 +107,27 @@ alerts:
 	assert.Equal(t, float64(-1), p.Backoff.Jitter, "jitter: 0 means none")
 	assert.Equal(t, time.Minute, cfg.Policy.Policy().Interval)
 	assert.Equal(t, "https://hooks.example/b?token=s3", cfg.Alerts.Webhooks[1].URL, "url_env is read")
+	assert.False(t, p.UnknownIsFailing, "the section's unknown_is_failing wins")
+	assert.Equal(t, 10*time.Minute, p.EscalationHold, "the file's escalation_hold fills it")
+	assert.True(t, cfg.Policy.Policy().UnknownIsFailing)
+	assert.Equal(t, redundancy.AlertPolicy{PageRepairs: true, Renotify: 2 * time.Hour, FlapCount: 4, FlapWindow: 30 * time.Minute},
+		cfg.Web.Alerts.Policy(), "the section's alert keys are laid over the file's")
 
+	berlin := redundancy.Silence{ID: "config-nightly", Target: "web", Every: "0 2 * * *", Duration: 30 * time.Minute,
+		TimeZone: "Europe/Berlin", PauseRepairs: true, Comment: "backups"}
+	shop := redundancy.Silence{ID: "config-1", Problem: "shop.*", Until: time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)}
 	assert.Equal(t, launch.Settings{
-		LogDir: "/var/log/uras", StateDir: "/var/lib/uras", Listen: "127.0.0.1:9400", Token: "tok-123456",
+		LogDir: "/var/log/uras", StateDir: "/var/lib/uras", Listen: "127.0.0.1:9400", HooksListen: "0.0.0.0:9401", Token: "tok-123456",
 		Level: slog.LevelWarn, Levels: map[string]slog.Level{"web": slog.LevelDebug},
 		Rotation:     launch.Rotation{MaxSizeMB: 5, MaxAgeDays: 30},
 		HeartbeatURL: "https://hc.example/ping/abc", HeartbeatEvery: 2 * time.Minute,
 		Secrets: []string{"tok-123456", "https://hc.example/ping/abc", "https://hooks.example/a", "https://hooks.example/b?token=s3"},
+		Alerts: launch.AlertSettings{
+			Webhooks: []launch.WebhookConfig{{URL: "https://hooks.example/a"},
+				{URL: "https://hooks.example/b?token=s3", URLEnv: "ALERT_URL", Format: "slack", Events: true}},
+			Commands: []launch.CommandConfig{{Argv: []string{"/usr/local/bin/page", "--team", "ops"}, Timeout: 5 * time.Second}},
+			Silences: []redundancy.Silence{berlin, shop},
+		},
 	}, set, "an inline webhook URL is a secret too (its path often is one)")
 }
 
@@ -154,6 +178,18 @@ func TestLoadYAMLErrorsNameTheLineAndTheKey(t *testing.T) {
 		{"bad listen", "listen: 9321\n", nil, "config f.yaml:1: listen: want host:port, such as 127.0.0.1:9321 (address 9321: missing port in address)"},
 		{"webhook without url", "alerts:\n  webhooks:\n    - {}\n", nil, "config f.yaml:3: alerts.webhooks[0]: needs url or url_env"},
 		{"webhook with both", "alerts:\n  webhooks:\n    - {url: http://x, url_env: X}\n", nil, "config f.yaml:3: alerts.webhooks[0]: give url or url_env, not both"},
+		{"webhook format", "alerts:\n  webhooks:\n    - {url: http://x, format: teams}\n", nil, `config f.yaml:3: alerts.webhooks[0].format: unknown format "teams" (want json or slack)`},
+		{"command without argv", "alerts:\n  commands:\n    - {timeout: 5s}\n", nil, "config f.yaml:3: alerts.commands[0].argv: needs the program, then its arguments (a list, no shell)"},
+		{"command as a shell line", "alerts:\n  commands:\n    - {argv: \"page --team ops\"}\n", nil, `config f.yaml:3: alerts.commands[0].argv: wrong type: got string "page --...", want a list`},
+		{"silence without a match", "alerts:\n  silences:\n    - {until: 2030-01-01T00:00:00Z}\n", nil, `config f.yaml:3: alerts.silences[0]: it needs a target or a problem ("*" matches every target)`},
+		{"silence with a bad schedule", "alerts:\n  silences:\n    - {target: web, every: \"61 * * * *\", duration: 1h}\n", nil, `config f.yaml:3: alerts.silences[0]: every "61 * * * *": end of range (61) above maximum (59): 61`},
+		{"silence with a bad zone", "alerts:\n  silences:\n    - {target: web, every: \"@daily\", duration: 1h, time_zone: Mars/Olympus}\n", nil, `config f.yaml:3: alerts.silences[0]: time_zone "Mars/Olympus": unknown time zone Mars/Olympus`},
+		{"silence of a relative length", "alerts:\n  silences:\n    - {target: web, duration: 1h}\n", nil, "config f.yaml:3: alerts.silences[0]: give until, or start with duration: a duration alone would start again at every start of the monitor"},
+		{"silence id twice", "alerts:\n  silences:\n    - {id: a, target: web, until: 2030-01-01T00:00:00Z}\n    - {id: a, target: shop, until: 2030-01-01T00:00:00Z}\n", nil, `config f.yaml:4: alerts.silences[1].id: duplicate silence "a"`},
+		{"renotify too often", "alerts:\n  renotify: 5s\n", nil, "config f.yaml:2: alerts.renotify: 5s is below the minimum 1m0s (a negative value: never)"},
+		{"section flap window", "web:\n  url: x\n  alerts:\n    flap: {window: -1h}\n", nil, "config f.yaml:4: web.alerts.flap.window: negative duration -1h0m0s"},
+		{"hooks on the endpoint", "listen: 127.0.0.1:9321\nhooks_listen: 127.0.0.1:9321\n", nil, "config f.yaml:2: hooks_listen: 127.0.0.1:9321 is the endpoint's address (listen): give the webhooks a listener of their own"},
+		{"negative escalation hold", "policy:\n  escalation_hold: -1m\n", nil, "config f.yaml:2: policy.escalation_hold: negative duration -1m0s"},
 		{"jitter out of range", "policy:\n  backoff:\n    jitter: 2\n", nil, "config f.yaml:3: policy.backoff.jitter: want a fraction from 0 up to (not including) 1"},
 		{"negative threshold", "policy:\n  failure_threshold: -1\n", nil, "config f.yaml:2: policy.failure_threshold: may not be negative"},
 		{"syntax error", "web:\n  url: [\n", nil, "config f.yaml:2: YAML syntax: did not find expected node content"},

@@ -44,6 +44,7 @@ const statusFileMode = 0o600
 func (a *app[C]) monitor(ctx context.Context, args []string) int {
 	fs := a.flags("monitor")
 	listen := fs.String("listen", "", "endpoint `address` (default: the configuration's)")
+	hooksListen := fs.String("hooks-listen", "", "webhook deliveries' `address` (default: the configuration's hooks_listen)")
 	detached := fs.Bool("detached", false, "run as started by start: no dashboard, no terminal logs")
 	refresh := fs.Duration("refresh", 5*time.Second, "dashboard refresh `interval`")
 	if code, ok := a.parse(fs, args); !ok {
@@ -66,6 +67,20 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 		var err error
 		if exposed, err = checkListen(addr, c.set.Token); err != nil {
 			fmt.Fprintf(a.stderr, "%s: %v\n", a.cmd.Name, err)
+			return ExitUsage
+		}
+	}
+	hooksAddr := c.set.HooksListen
+	if *hooksListen != "" {
+		hooksAddr = *hooksListen
+	}
+	if hooksAddr != "" {
+		if _, err := loopback(hooksAddr); err != nil {
+			fmt.Fprintf(a.stderr, "%s: hooks %v\n", a.cmd.Name, err)
+			return ExitUsage
+		}
+		if hooksAddr == addr {
+			fmt.Fprintf(a.stderr, "%s: the webhooks' address %s is the endpoint's: give them a listener of their own\n", a.cmd.Name, addr)
 			return ExitUsage
 		}
 	}
@@ -118,10 +133,35 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 		log.Info("not watched", "note", n)
 	}
 
+	endpointURL := ""
 	status := func() Status {
 		st := a.statusOf(sys)
-		st.PID = os.Getpid()
+		st.PID, st.Endpoint = os.Getpid(), endpointURL
 		return st
+	}
+	if len(sys.Receivers) > 0 {
+		if hooksAddr == "" {
+			log.Error("webhook receivers but no hooks_listen", "receivers", receiverPaths(sys.Receivers))
+			fmt.Fprintf(a.stderr, "%s: webhook secrets are set (%s) but hooks_listen is empty: give the deliveries an address (hooks_listen, or -hooks-listen)\n",
+				a.cmd.Name, receiverPaths(sys.Receivers))
+			return ExitUsage
+		}
+		ln, err := net.Listen("tcp", hooksAddr)
+		if err != nil {
+			log.Error("cannot listen", "addr", hooksAddr, "err", err)
+			return a.fail("hooks: %v", err)
+		}
+		srv, cl := newServer(hooksHandler(sys.Receivers, m), ln)
+		go func() { _ = srv.Serve(cl) }()
+		defer func() {
+			sctx, cancel := context.WithTimeout(context.Background(), endpointShutdown)
+			defer cancel()
+			_ = srv.Shutdown(sctx)
+		}()
+		log.Info("webhooks", "addr", ln.Addr().String(), "paths", receiverPaths(sys.Receivers))
+		fmt.Fprintf(a.stdout, "%s: webhook deliveries on http://%s (%s)\n", a.cmd.Name, ln.Addr().String(), receiverPaths(sys.Receivers))
+	} else if hooksAddr != "" {
+		log.Info("webhooks: no receiver (no webhook secret set): hooks_listen is not listened on", "addr", hooksAddr)
 	}
 	if addr != "" {
 		ln, err := net.Listen("tcp", addr)
@@ -136,9 +176,10 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 			defer cancel()
 			_ = srv.Shutdown(sctx)
 		}()
-		url := "http://" + ln.Addr().String() + "/health"
-		log.Info("endpoint", "url", url, "token_required", c.set.Token != "", "paths", "/health /livez /readyz /metrics /status")
-		fmt.Fprintf(a.stdout, "%s: health endpoint %s (also /livez /readyz /metrics /status)\n", a.cmd.Name, url)
+		endpointURL = "http://" + ln.Addr().String()
+		url := endpointURL + "/health"
+		log.Info("endpoint", "url", url, "token_required", c.set.Token != "", "paths", "/health /livez /readyz /metrics /status /silences")
+		fmt.Fprintf(a.stdout, "%s: health endpoint %s (also /livez /readyz /metrics /status /silences)\n", a.cmd.Name, url)
 		if exposed {
 			log.Warn("the endpoint listens beyond loopback: every request must bear the token", "addr", addr)
 			fmt.Fprintf(a.stderr, "%s: warning: the endpoint %s is reachable from other hosts; it requires the bearer token\n", a.cmd.Name, addr)

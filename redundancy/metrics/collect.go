@@ -17,6 +17,7 @@ func (m *Metrics) Describe(ch chan<- *prometheus.Desc) {
 	m.recoveries.Describe(ch)
 	m.actions.Describe(ch)
 	m.escalations.Describe(ch)
+	m.received.Describe(ch)
 	for _, d := range []*prometheus.Desc{m.checks, m.duration, m.lastSuccess, m.status, m.budget, m.escalated, m.source, m.alive,
 		m.leading, m.rateRemaining, m.rateLimit, m.webhookQueue, m.webhookDropped, m.webhookResults} {
 		ch <- d
@@ -30,6 +31,7 @@ func (m *Metrics) Collect(ch chan<- prometheus.Metric) {
 	m.recoveries.Collect(ch)
 	m.actions.Collect(ch)
 	m.escalations.Collect(ch)
+	m.received.Collect(ch)
 
 	m.mu.Lock()
 	ws := make([]*watched, 0, len(m.order))

@@ -34,6 +34,7 @@
 //	uras_webhook_queue_depth{webhook}            gauge: events waiting (Webhook)
 //	uras_webhook_dropped_total{webhook}          counter: events dropped from a full queue
 //	uras_webhook_deliveries_total{webhook,result}  counter: sent, failed
+//	uras_webhook_requests_total{receiver,code}   counter: deliveries received, by status answered (Receiver)
 //
 // Counting adds one synchronous call per check (a map look-up, a counter
 // and a histogram observation); the gauges are read at scrape time.

@@ -2,12 +2,14 @@ package metrics
 
 import (
 	"maps"
+	"net/http"
 	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -47,6 +49,7 @@ type Metrics struct {
 	recoveries  *prometheus.CounterVec
 	actions     *prometheus.CounterVec
 	escalations *prometheus.CounterVec
+	received    *prometheus.CounterVec
 
 	status, budget, escalated, source, alive     *prometheus.Desc
 	leading                                      *prometheus.Desc
@@ -88,6 +91,9 @@ func New(opts ...Option) *Metrics {
 			Help: "Recovery actions run, by verb and result (succeeded, failed)."}, append(tl, "verb", "result")),
 		escalations: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "uras_escalations_total",
 			Help: "Times a target was escalated: its recovery budget or options were spent."}, tl),
+		received: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "uras_webhook_requests_total",
+			Help: "Requests to a webhook receiver (GitHub, Netlify deliveries), by the HTTP status answered: 202 accepted, 401 bad signature, 413 too large."},
+			[]string{"receiver", "code"}),
 
 		status: prometheus.NewDesc("uras_target_status",
 			"The target's status after thresholds: 1 for the current status, 0 for the others.", append(tl, "status"), nil),
@@ -182,6 +188,15 @@ func (m *Metrics) Webhook(name string, w WebhookStats) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	m.webhooks = append(m.webhooks, webhook{name, w})
+}
+
+// Receiver returns h counting its requests by the status it answers
+// (uras_webhook_requests_total{receiver,code}): a webhook receiver's
+// deliveries accepted (202), ignored or replayed (200), refused for a bad
+// signature (401), too large (413) or malformed (400, 415). name names
+// the receiver ("github"), never its URL.
+func (m *Metrics) Receiver(name string, h http.Handler) http.Handler {
+	return promhttp.InstrumentHandlerCounter(m.received.MustCurryWith(prometheus.Labels{"receiver": name}), h)
 }
 
 type rateLimit struct {
