@@ -70,7 +70,11 @@ func WithBackupDir(dir string) Option {
 // repository target its Source, so that a failed run is seen and judged
 // the moment GitHub tells. Polling then becomes the safety net: a target
 // whose policy sets no interval (neither the section nor the file's
-// default policy) is checked every SafetyNetInterval.
+// default policy) is checked every SafetyNetInterval; and one that sets no
+// failure threshold is repaired at the first failing check (a delivered
+// conclusion is a fact, not a flaky reading: waiting for three would wait
+// for two safety-net polls; an unreachable API is unknown, never
+// repaired).
 func WithWebhookSecret(secret string) Option {
 	return Option{"WithWebhookSecret", func(s *settings) error { s.hookKey = secret; return nil }}
 }
@@ -188,6 +192,9 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 		g.Receiver = hook
 		if cfg.Policy.Interval == 0 {
 			policy.Interval = SafetyNetInterval
+		}
+		if cfg.Policy.FailureThreshold == 0 {
+			policy.FailureThreshold = 1
 		}
 		note("webhook deliveries wake the repository targets; polled every %s as a safety net", policy.Interval)
 	}

@@ -24,7 +24,9 @@ var targetsOptions = append([]string{"WithClient", "WithLogger", "WithStore", "W
 // failed deploy is checked the moment Netlify tells. When the target
 // checks only deploys (no probes, no functions directory) polling becomes
 // the safety net: with no interval set (neither the section nor the
-// file's default policy) it is checked every SafetyNetInterval.
+// file's default policy) it is checked every SafetyNetInterval, and with
+// no failure threshold set it is repaired at the first failing check (a
+// notified deploy state is a fact, not a flaky reading).
 func WithWebhookSecret(secret string) Option {
 	return Option{"WithWebhookSecret", func(s *settings) { s.hookKey = secret }}
 }
@@ -152,10 +154,13 @@ func NewTargets(ctx context.Context, cfg *TargetConfig, opts ...Option) (redunda
 		switch {
 		case site.Manifest != nil || site.Probes != nil:
 			note("deploy notifications wake %s; probes and the manifest are still polled every %s", name, cmp.Or(t.Policy.Interval, redundancy.DefaultInterval))
-		case cfg.Policy.Interval == 0:
-			t.Policy.Interval = SafetyNetInterval
-			fallthrough
 		default:
+			if cfg.Policy.Interval == 0 {
+				t.Policy.Interval = SafetyNetInterval
+			}
+			if cfg.Policy.FailureThreshold == 0 {
+				t.Policy.FailureThreshold = 1
+			}
 			note("deploy notifications wake %s; polled every %s as a safety net", name, cmp.Or(t.Policy.Interval, redundancy.DefaultInterval))
 		}
 	}

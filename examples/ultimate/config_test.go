@@ -45,8 +45,8 @@ func TestDefaultConfig(t *testing.T) {
 	assert.Equal(t, "127.0.0.1:9321", set.Listen)
 	p := cfg.PM2.Policy.Policy()
 	assert.Equal(t, 30*time.Second, p.Timeout, "the sections take the file's policy")
-	assert.Equal(t, 3, p.FailureThreshold)
 	assert.Zero(t, p.Interval, "no interval: redundancy's default, or the safety net of a system woken by webhooks")
+	assert.Zero(t, p.FailureThreshold, "no threshold: redundancy's default, or 1 for a system woken by webhooks")
 	assert.Equal(t, 4*time.Hour, cfg.GitHub.Alerts.Policy().Renotify, "the sections take the file's alert keys")
 	assert.Equal(t, "127.0.0.1:9322", set.HooksListen)
 }

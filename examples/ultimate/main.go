@@ -35,7 +35,7 @@ logs: {dir: logs, level: info}
 state: {dir: .uras}
 listen: 127.0.0.1:9321
 hooks_listen: 127.0.0.1:9322
-policy: {timeout: 30s, failure_threshold: 3, backoff: {base: 10s, max: 5m}, budget: {max: 5, window: 10m}}
+policy: {timeout: 30s, backoff: {base: 10s, max: 5m}, budget: {max: 5, window: 10m}}
 alerts: {renotify: 4h, flap: {count: 3, window: 1h}}
 pm2: {optional: true, client: auto}
 github: {optional: true, checkout: .}

@@ -262,3 +262,32 @@ func TestElectionLeadingGauge(t *testing.T) {
 	assert.Zero(t, testutil.CollectAndCount(m2, "uras_election_leading"), "no election, no series")
 	require.NoError(t, held.Resign(ctx))
 }
+
+// A webhook receiver's requests are counted by the status it answers:
+// bad signatures (401) apart from accepted deliveries (202).
+func TestReceiverCountsByStatus(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	h := m.Receiver("github", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.Header.Get("X-Hub-Signature-256") != "sha256=good" {
+			http.Error(w, "bad signature", http.StatusUnauthorized)
+			return
+		}
+		w.WriteHeader(http.StatusAccepted)
+	}))
+	for _, sig := range []string{"sha256=good", "sha256=bad", "", "sha256=good"} {
+		req := httptest.NewRequest(http.MethodPost, "/hooks/github", strings.NewReader("{}"))
+		req.Header.Set("X-Hub-Signature-256", sig)
+		h.ServeHTTP(httptest.NewRecorder(), req)
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(m)
+	rec := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/metrics", nil))
+	body := rec.Body.String()
+	assert.Contains(t, body, `uras_webhook_requests_total{code="202",receiver="github"} 2`)
+	assert.Contains(t, body, `uras_webhook_requests_total{code="401",receiver="github"} 2`)
+	problems, err := testutil.CollectAndLint(m, "uras_webhook_requests_total")
+	require.NoError(t, err)
+	assert.Empty(t, problems)
+}
