@@ -103,8 +103,8 @@ func (s *System) AddGroup(orch *redundancy.Orchestrator, g redundancy.Group) err
 // Compose builds c's system from cfg as the verbs do, with what set
 // configures around c.Build:
 //
-//   - b.StateDir is set.StateDir, so that b.Options gives each
-//     orchestrator its state file (except in a one-shot verb);
+//   - b.StateDir is set.StateDir (created if need be), so that b.Options
+//     gives each orchestrator its state file (except in a one-shot verb);
 //   - in the monitor (not b.OneShot, not b.DryRun), the alert notifiers
 //     of set.Alerts are started and handed to b (Build.Alerts,
 //     Build.Events) for b.Options, their queues exported on b.Metrics;
@@ -121,6 +121,11 @@ func Compose[C any](ctx context.Context, c Command[C], cfg C, set Settings, b Bu
 		return nil, errors.New("launch: Command.Build is nil")
 	}
 	b.StateDir = set.StateDir
+	if b.StateDir != "" && !b.OneShot {
+		if err := os.MkdirAll(b.StateDir, 0o750); err != nil { // where the state files go
+			return nil, fmt.Errorf("launch: state directory: %w", err)
+		}
+	}
 	log := slog.New(slog.DiscardHandler)
 	if b.Logger != nil {
 		log = b.Logger("")

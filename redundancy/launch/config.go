@@ -161,7 +161,7 @@ func (c *Config) validate(parts []string) error {
 			return bad(l.key, "want host:port, such as 127.0.0.1:9321 (%v)", err)
 		}
 	}
-	if c.Listen != "" && c.Listen == c.HooksListen {
+	if c.Listen != "" && c.Listen == c.HooksListen && !strings.HasSuffix(c.Listen, ":0") {
 		return bad("hooks_listen", "%s is the endpoint's address (listen): give the webhooks a listener of their own", c.HooksListen)
 	}
 	if err := c.Policy.Validate(); err != nil {

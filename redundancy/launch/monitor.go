@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/uras-dev/uras/internal/fsutil"
@@ -79,7 +80,7 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 			fmt.Fprintf(a.stderr, "%s: hooks %v\n", a.cmd.Name, err)
 			return ExitUsage
 		}
-		if hooksAddr == addr {
+		if hooksAddr == addr && !strings.HasSuffix(addr, ":0") {
 			fmt.Fprintf(a.stderr, "%s: the webhooks' address %s is the endpoint's: give them a listener of their own\n", a.cmd.Name, addr)
 			return ExitUsage
 		}
