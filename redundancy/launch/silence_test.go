@@ -98,7 +98,9 @@ func runMonitor(t *testing.T, c Command[struct{}], set *Settings, args ...string
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan result, 1)
-	go func() { done <- run(t, ctx, c, append([]string{"monitor", "-detached", "-listen", "127.0.0.1:0"}, args...)...) }()
+	go func() {
+		done <- run(t, ctx, c, append([]string{"monitor", "-detached", "-listen", "127.0.0.1:0"}, args...)...)
+	}()
 	t.Cleanup(func() { cancel(); <-done })
 	var url string
 	require.Eventually(t, func() bool {
