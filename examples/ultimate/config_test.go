@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -224,4 +225,27 @@ alerts:
 	for _, ty := range types {
 		assert.Equal(t, "alert", ty, "alerts, not raw events")
 	}
+}
+
+// The configuration shown in the README loads as it stands.
+func TestREADMEConfiguration(t *testing.T) {
+	t.Parallel()
+	readme, err := os.ReadFile(filepath.Join(root(t), "README.md"))
+	require.NoError(t, err)
+	_, section, ok := strings.Cut(string(readme), "## Configuration\n")
+	require.True(t, ok)
+	_, block, ok := strings.Cut(section, "```yaml\n")
+	require.True(t, ok)
+	block, _, ok = strings.Cut(block, "```")
+	require.True(t, ok)
+	cfg, set, err := launch.ParseYAML[Config]("README.md", []byte(block), env("ALERT_URL", "https://hooks.example/a",
+		"SLACK_URL", "https://hooks.slack.example/T/B/x", "AUDIT_URL", "https://audit.example/in", "HC_URL", "https://hc.example/ping/1"))
+	require.NoError(t, err)
+	assert.Equal(t, "127.0.0.1:9322", set.HooksListen)
+	assert.Len(t, set.Alerts.Webhooks, 3)
+	assert.Len(t, set.Alerts.Commands, 1)
+	assert.Equal(t, []string{"config-backups"}, []string{set.Alerts.Silences[0].ID})
+	assert.True(t, cfg.GitHub.Alerts.Policy().PageRepairs)
+	assert.True(t, cfg.Netlify.Policy.Policy().UnknownIsFailing)
+	assert.Equal(t, 4*time.Hour, cfg.PM2.Alerts.Policy().Renotify)
 }

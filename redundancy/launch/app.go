@@ -138,8 +138,8 @@ endpoints (monitor -listen ADDR, or the configuration's; a bearer token beyond l
   /status   the dashboard as JSON
   /silences the silences (GET); POST sets one, DELETE ?id= removes one: bearer token required
 webhook deliveries (monitor -hooks-listen ADDR, or hooks_listen; a listener of their own):
-  /hooks/<system>  a system's signed deliveries (GitHub, Netlify) when its webhook secret is set;
-            401 for a bad signature
+  /hooks/<system>  a system's signed deliveries (GitHub, Netlify) when its webhook secret
+                   is set; 401 for a bad signature
 
 Under systemd (Type=notify): READY=1 once running, WATCHDOG=1 at half of WatchdogSec while
 the loop makes progress, STOPPING=1. %s: a dead man's switch pinged while

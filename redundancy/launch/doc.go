@@ -5,15 +5,23 @@
 //
 // The verbs are start, stop, restart, status (-json), logs (follow, -n,
 // -system, -level, -json),
-// health-check (-json), recover (-dry-run, -force), monitor and help, plus
-// the extra verbs a Command adds (a demo). Every verb takes -config FILE,
-// handed to the Command's Load.
+// health-check (-json), recover (-dry-run, -force), monitor, silence (add,
+// list, remove) and help, plus the extra verbs a Command adds (a demo).
+// Every verb takes -config FILE, handed to the Command's Load.
 //
 //   - monitor runs the root orchestrator in the foreground with a live
-//     dashboard, an endpoint (/health as application/health+json, /livez
-//     and /readyz probes, /metrics for Prometheus, /status as JSON; server
-//     timeouts, a connection cap, a bearer token required beyond
-//     loopback) and a status file. Under systemd (Type=notify) it sends
+//     dashboard (targets, open alerts, held repairs, silences), an
+//     endpoint (/health as application/health+json, /livez and /readyz
+//     probes, /metrics for Prometheus, /status as JSON, /silences; server
+//     timeouts, a connection cap, a bearer token required beyond loopback
+//     and for every silence written) and a status file. The System's
+//     Receivers (GitHub's and Netlify's webhook deliveries) are served at
+//     /hooks/<name> on a listener of their own (Settings.HooksListen),
+//     with the same timeouts, their answers counted on /metrics. In the
+//     monitor only, Compose starts the file's alert routes (webhooks, JSON
+//     or Slack, and commands) and every orchestrator built with
+//     Build.Options pages through them; the file's silences are set on the
+//     root at every start. Under systemd (Type=notify) it sends
 //     READY=1, WATCHDOG=1 while its loop makes progress and STOPPING=1; a
 //     heartbeat URL (Settings.HeartbeatURL) is pinged while it is alive
 //     and ready. It holds an exclusive
@@ -26,8 +34,13 @@
 //     holding the PID file (on Linux: it has the file open, checked on a
 //     pidfd), so a stale PID file naming a stranger never leads to a signal.
 //   - health-check, status (when no monitor runs) and recover build the
-//     system once without state files, and give queued alerts a short,
-//     bounded time to be delivered.
+//     system once without state files and page nobody: without the state,
+//     every run would open its alerts again.
+//   - silence add, list and remove go through the running monitor's
+//     /silences with the endpoint's bearer token (the variable the monitor
+//     reads, URAS_ENDPOINT_TOKEN by default), or, with no monitor running,
+//     into the root's state file (<state dir>/state-root.json), which the
+//     next start reads.
 //
 // Logs are JSON records in one file per day, <name>-YYYY-MM-DD.log,
 // rotated by size (lumberjack), and, in the foreground monitor, text on
@@ -46,12 +59,15 @@
 //
 // The configuration file is the launcher's to choose. LoadYAML (and YAML,
 // a ready Command.Load) reads a YAML file into a type that embeds Config
-// (logs, state, listen, the default policy, alerts) inline beside its own
-// sections, such as the providers' TargetConfigs: strictly, with one-line
-// "config FILE:LINE: key: ..." errors, each section validated and its
-// policy laid over the default one. A Build function reads the tokens the
-// file names with Build.Secret, which registers them with the Redactor,
-// and gives its orchestrators Build.Options.
+// (logs, state, listen, hooks_listen, the default policy, alerts) inline
+// beside its own sections, such as the providers' TargetConfigs: strictly,
+// with one-line "config FILE:LINE: key: ..." errors, each section
+// validated and its policy and alerts keys laid over the file's. A Build
+// function reads the tokens the file names with Build.Secret, which
+// registers them with the Redactor, gives its orchestrators Build.Options
+// (logger, redactor, state file, alert routes) and adds the providers'
+// groups with System.AddGroup (a part each, their notes, their webhook
+// receivers).
 //
 // A launcher is a page of code (examples/launcher, examples/master and
 // examples/ultimate are three):
@@ -70,13 +86,9 @@
 //				if err != nil {
 //					return nil, err
 //				}
-//				root := redundancy.New(b.Options("")...)
-//				for _, t := range g.Targets { // and your own targets, nested orchestrators (Parts), notifiers
-//					if err := root.Add(t); err != nil {
-//						return nil, err
-//					}
-//				}
-//				return &launch.System{Root: root, Notes: g.Notes}, nil
+//				sys := &launch.System{Root: redundancy.New(b.Options("")...)}
+//				// and your own targets, nested orchestrators (Parts), notifiers
+//				return sys, sys.AddGroup(sys.Root, g)
 //			},
 //		}))
 //	}

@@ -36,11 +36,12 @@ next start keeps it.
 // silence sets, lists or removes silences: through the running
 // monitor's endpoint, or in the root's state file when none runs.
 func (a *app[C]) silence(ctx context.Context, args []string) int {
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		fmt.Fprintf(a.stderr, silenceUsage, a.cmd.Name, EnvEndpointToken)
-		if len(args) == 0 {
-			return ExitUsage
-		}
+		return ExitUsage
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		fmt.Fprintf(a.stdout, silenceUsage, a.cmd.Name, EnvEndpointToken)
 		return ExitOK
 	}
 	switch args[0] {
