@@ -7,6 +7,7 @@ import (
 	"flag"
 	"fmt"
 	"log/slog"
+	"path"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -132,6 +133,12 @@ func (a *app[C]) silenceAdd(ctx context.Context, args []string) int {
 		return a.fail("silence add: %s", sanitize(oneLine(err.Error())))
 	}
 	fmt.Fprintf(a.stdout, "silence %s set (%s): %s\n", sanitize(got.ID), st.where(), sanitize(silenceWhat(got)))
+	if m, ok := st.(*monitorSilences); ok && got.Target != "" {
+		if names, err := m.names(); err == nil && !matchesAny(got.Target, names) {
+			fmt.Fprintf(a.stderr, "%s: warning: target %q matches none of the monitor's targets now (%s)\n",
+				a.cmd.Name, got.Target, sanitize(clip(strings.Join(names, ", "), 200)))
+		}
+	}
 	if !got.Until.IsZero() && got.Every == "" {
 		fmt.Fprintf(a.stdout, "  until %s\n", got.Until.Local().Format("2006-01-02 15:04:05 MST"))
 	}
@@ -306,4 +313,43 @@ func (a *app[C]) statusOfMonitor(set Settings) (Status, error) {
 		err = json.Unmarshal(b, &st)
 	}
 	return st, err
+}
+
+// rootNames returns the target names a silence of the root matches, as
+// st shows them: "part" and "part/target" for a part nested under the
+// root, the target's own name for a part of the root itself.
+func rootNames(st Status) []string {
+	var out []string
+	for _, ps := range st.Parts {
+		nested := ps.Parent != nil
+		if nested {
+			out = append(out, ps.Name)
+		}
+		for _, ts := range ps.Targets {
+			if nested {
+				out = append(out, ps.Name+"/"+ts.Name)
+			} else {
+				out = append(out, ts.Name)
+			}
+		}
+	}
+	return out
+}
+
+// matchesAny reports whether pattern matches one of names as a silence's
+// target does (a name, or a nest above it).
+func matchesAny(pattern string, names []string) bool {
+	for _, n := range names {
+		for cur := n; ; {
+			if ok, _ := path.Match(pattern, cur); ok {
+				return true
+			}
+			i := strings.LastIndexByte(cur, '/')
+			if i < 0 {
+				break
+			}
+			cur = cur[:i]
+		}
+	}
+	return false
 }

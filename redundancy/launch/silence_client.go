@@ -48,6 +48,15 @@ func (a *app[C]) monitorSilences(set Settings, pid int) (*monitorSilences, error
 }
 
 func (m *monitorSilences) where() string { return fmt.Sprintf("running monitor, pid %d", m.pid) }
+
+// names returns the names the root's silences match, from the status file.
+func (m *monitorSilences) names() ([]string, error) {
+	st, err := m.status()
+	if err != nil {
+		return nil, err
+	}
+	return rootNames(st), nil
+}
 func (m *monitorSilences) close()        {}
 
 // writable says why the silences cannot be changed through the endpoint.

@@ -131,6 +131,12 @@ func TestSilenceVerbThroughTheRunningMonitor(t *testing.T) {
 	id := strings.Fields(r.stdout)[1]
 	require.Equal(t, []string{id}, silenceIDs(root.Silences()), "set on the running root")
 
+	assert.Empty(t, r.stderr)
+	r = run(t, t.Context(), c, "silence", "add", "-target", "wbe", "-for", "1m")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	assert.Contains(t, r.stderr, `warning: target "wbe" matches none of the monitor's targets now (web)`)
+	require.NoError(t, root.RemoveSilence(strings.Fields(r.stdout)[1]))
+
 	r = run(t, t.Context(), c, "silence", "list")
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	assert.Contains(t, r.stdout, "silences (running monitor, pid ")
@@ -173,4 +179,19 @@ func TestMonitorWithoutATokenRefusesSilenceWrites(t *testing.T) {
 	resp, body = get(t, url+"/silences", "")
 	assert.Equal(t, 200, resp.StatusCode)
 	assert.JSONEq(t, "[]", body)
+}
+
+// A silence of the root matches the names the root knows: a nested
+// part's name and its targets under it, or a part's own targets.
+func TestRootNamesAndMatches(t *testing.T) {
+	t.Parallel()
+	st := Status{Parts: []PartStatus{
+		{Name: "pm2", Parent: &redundancy.TargetState{Name: "pm2"}, Targets: []redundancy.TargetState{{Name: "pm2"}}},
+		{Name: "github", Targets: []redundancy.TargetState{{Name: "github-octo-app"}}},
+	}}
+	names := rootNames(st)
+	assert.Equal(t, []string{"pm2", "pm2/pm2", "github-octo-app"}, names)
+	for pattern, want := range map[string]bool{"pm2": true, "pm2/*": true, "*": true, "github-*": true, "github": false, "netlify*": false} {
+		assert.Equal(t, want, matchesAny(pattern, names), pattern)
+	}
 }
