@@ -57,7 +57,7 @@ func (m *monitorSilences) names() ([]string, error) {
 	}
 	return rootNames(st), nil
 }
-func (m *monitorSilences) close()        {}
+func (m *monitorSilences) close() {}
 
 // writable says why the silences cannot be changed through the endpoint.
 func (m *monitorSilences) writable() error {
