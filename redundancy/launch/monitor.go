@@ -140,30 +140,11 @@ func (a *app[C]) monitor(ctx context.Context, args []string) int {
 		st.PID, st.Endpoint = os.Getpid(), endpointURL
 		return st
 	}
-	if len(sys.Receivers) > 0 {
-		if hooksAddr == "" {
-			log.Error("webhook receivers but no hooks_listen", "receivers", receiverPaths(sys.Receivers))
-			fmt.Fprintf(a.stderr, "%s: webhook secrets are set (%s) but hooks_listen is empty: give the deliveries an address (hooks_listen, or -hooks-listen)\n",
-				a.cmd.Name, receiverPaths(sys.Receivers))
-			return ExitUsage
-		}
-		ln, err := net.Listen("tcp", hooksAddr)
-		if err != nil {
-			log.Error("cannot listen", "addr", hooksAddr, "err", err)
-			return a.fail("hooks: %v", err)
-		}
-		srv, cl := newServer(hooksHandler(sys.Receivers, m), ln)
-		go func() { _ = srv.Serve(cl) }()
-		defer func() {
-			sctx, cancel := context.WithTimeout(context.Background(), endpointShutdown)
-			defer cancel()
-			_ = srv.Shutdown(sctx)
-		}()
-		log.Info("webhooks", "addr", ln.Addr().String(), "paths", receiverPaths(sys.Receivers))
-		fmt.Fprintf(a.stdout, "%s: webhook deliveries on http://%s (%s)\n", a.cmd.Name, ln.Addr().String(), receiverPaths(sys.Receivers))
-	} else if hooksAddr != "" {
-		log.Info("webhooks: no receiver (no webhook secret set): hooks_listen is not listened on", "addr", hooksAddr)
+	stopHooks, code := a.serveHooks(log, sys, m, hooksAddr)
+	if code != ExitOK {
+		return code
 	}
+	defer stopHooks()
 	if addr != "" {
 		ln, err := net.Listen("tcp", addr)
 		if err != nil {
