@@ -49,7 +49,7 @@ func (a *app[C]) serveHooks(log *slog.Logger, sys *System, m *metrics.Metrics, a
 	stop = func() {}
 	if len(sys.Receivers) == 0 {
 		if addr != "" {
-			log.Info("webhooks: no receiver (no webhook secret set): hooks_listen is not listened on", "addr", addr)
+			log.Info("webhooks: no receiver (it takes a webhook secret and a repository or site to wake): hooks_listen is not listened on", "addr", addr)
 		}
 		return stop, ExitOK
 	}
