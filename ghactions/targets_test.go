@@ -38,13 +38,16 @@ lint_ignore: ['label ".+" is unknown']
 repos:
   - {owner: octo, name: app, branch: main, workflows: [ci.yml], backup_workflow: backup.yml, max_reruns: 0, enable_manually_disabled: true}
   - {owner: octo, name: lib}
-policy: {failure_threshold: 2}
+policy: {failure_threshold: 2, unknown_is_failing: true}
+webhook_secret_env: MY_HOOK_SECRET
+critical: false
+alerts: {page_repairs: true, renotify: 1h}
 `
 	var c ghactions.TargetConfig
 	dec := yaml.NewDecoder(strings.NewReader(section))
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&c))
-	zero := 0
+	zero, yes, no := 0, true, false
 	assert.Equal(t, ghactions.TargetConfig{
 		Optional: true, Checkout: ".", BackupDir: ".uras/workflow-backup", TokenEnv: "MY_GH_TOKEN",
 		APIURL: "https://ghe.example/api/v3/", LintIgnore: []string{`label ".+" is unknown`},
@@ -53,12 +56,16 @@ policy: {failure_threshold: 2}
 				BackupWorkflow: "backup.yml", MaxReruns: &zero, EnableManuallyDisabled: true},
 			{Repo: ghactions.Repo{Owner: "octo", Name: "lib"}},
 		},
-		Policy: redundancy.PolicyConfig{FailureThreshold: 2},
+		Policy:           redundancy.PolicyConfig{FailureThreshold: 2, UnknownIsFailing: &yes},
+		WebhookSecretEnv: "MY_HOOK_SECRET", Critical: &no,
+		Alerts: redundancy.AlertPolicyConfig{PageRepairs: &yes, Renotify: time.Hour},
 	}, c)
 	require.NoError(t, c.Validate())
 	assert.Equal(t, "MY_GH_TOKEN", c.TokenVar())
+	assert.Equal(t, "MY_HOOK_SECRET", c.WebhookSecretVar())
 	var none *ghactions.TargetConfig
 	assert.Equal(t, ghactions.DefaultTokenEnv, none.TokenVar())
+	assert.Equal(t, ghactions.DefaultWebhookSecretEnv, none.WebhookSecretVar())
 }
 
 func TestTargetConfigValidateNamesTheKey(t *testing.T) {

@@ -45,13 +45,16 @@ lock_restored: true
 probes:
   - {name: hello, path: /hi, method: POST, expect_status: 202, body_contains: ok, timeout: 3s}
   - {name: far, url: https://elsewhere.example/x}
-policy: {interval: 1m, retries: 0, backoff: {jitter: 0}}
+policy: {interval: 1m, retries: 0, backoff: {jitter: 0}, escalation_hold: 5m}
+webhook_secret_env: SHOP_JWS
+critical: false
+alerts: {flap: {count: -1}}
 `
 	var c netlify.TargetConfig
 	dec := yaml.NewDecoder(strings.NewReader(section))
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&c))
-	zero := 0
+	zero, no := 0, false
 	jit := 0.0
 	assert.Equal(t, netlify.TargetConfig{
 		Optional: true, SiteID: "shop", SiteURL: "https://shop.example", FunctionsDir: "netlify/functions",
@@ -61,14 +64,18 @@ policy: {interval: 1m, retries: 0, backoff: {jitter: 0}}
 			{Name: "hello", Path: "/hi", Method: "POST", ExpectStatus: 202, BodyContains: "ok", Timeout: 3 * time.Second},
 			{Name: "far", URL: "https://elsewhere.example/x"},
 		},
-		Policy: redundancy.PolicyConfig{Interval: time.Minute, Retries: &zero, Backoff: redundancy.BackoffConfig{Jitter: &jit}},
+		Policy: redundancy.PolicyConfig{Interval: time.Minute, Retries: &zero, Backoff: redundancy.BackoffConfig{Jitter: &jit},
+			EscalationHold: 5 * time.Minute},
+		WebhookSecretEnv: "SHOP_JWS", Critical: &no, Alerts: redundancy.AlertPolicyConfig{Flap: redundancy.FlapConfig{Count: -1}},
 	}, c)
+	assert.Equal(t, "SHOP_JWS", c.WebhookSecretVar())
 	require.NoError(t, c.Validate())
 	assert.Equal(t, "SHOP_TOKEN", c.TokenVar())
 	assert.Equal(t, "SHOP_HOOK", c.BuildHookVar())
 	var none *netlify.TargetConfig
 	assert.Equal(t, netlify.TokenEnv, none.TokenVar(), "a nil section names the default variable")
 	assert.Empty(t, none.BuildHookVar())
+	assert.Equal(t, netlify.WebhookSecretEnv, none.WebhookSecretVar())
 
 	dec = yaml.NewDecoder(strings.NewReader("site_id: shop\nsiteid: typo\n"))
 	dec.KnownFields(true)

@@ -56,12 +56,15 @@ apps:
   - {name: worker, max_memory_mb: 64, stop_ok: true}
 guard: {known_good_history: 3, restart_tries: 2, save_settle: -1s}
 policy: {interval: 10s}
+critical: false
+alerts: {page_repairs: false, flap: {count: 5, window: 2h}}
 `
 	var c pm2.TargetConfig
 	dec := yaml.NewDecoder(strings.NewReader(section))
 	dec.KnownFields(true)
 	require.NoError(t, dec.Decode(&c))
 	require.NoError(t, c.Validate())
+	no := false
 	assert.Equal(t, pm2.TargetConfig{
 		Optional: true, Home: "/srv/app/.pm2", Binary: "/opt/pm2/bin/pm2", Client: pm2.ClientNative,
 		Ecosystem: "ecosystem.config.js", Node: "/opt/node/bin/node", CLITimeout: 45 * time.Second, RPCTimeout: 3 * time.Second,
@@ -73,8 +76,10 @@ policy: {interval: 10s}
 				Timeout: time.Second, Grace: 20 * time.Second, OwnHolders: []string{"node /srv/web/server.js"}}},
 			{Name: "worker", MaxMemoryMB: 64, StopOK: true},
 		},
-		Guard:  pm2.GuardConfig{KnownGoodHistory: 3, RestartTries: 2, SaveSettle: -time.Second},
-		Policy: redundancy.PolicyConfig{Interval: 10 * time.Second},
+		Guard:    pm2.GuardConfig{KnownGoodHistory: 3, RestartTries: 2, SaveSettle: -time.Second},
+		Policy:   redundancy.PolicyConfig{Interval: 10 * time.Second},
+		Critical: &no,
+		Alerts:   redundancy.AlertPolicyConfig{PageRepairs: &no, Flap: redundancy.FlapConfig{Count: 5, Window: 2 * time.Hour}},
 	}, c)
 
 	// What the checker and the recoverer are given.
