@@ -17,6 +17,7 @@ package main
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 
@@ -24,6 +25,7 @@ import (
 	"github.com/uras-dev/uras/netlify"
 	"github.com/uras-dev/uras/pm2"
 	"github.com/uras-dev/uras/redundancy"
+	"github.com/uras-dev/uras/redundancy/etcd"
 	"github.com/uras-dev/uras/redundancy/launch"
 )
 
@@ -42,10 +44,11 @@ github: {optional: true, checkout: .}
 netlify: {optional: true, functions_dir: netlify/functions, manifest: .netlify/functions/manifest.json}
 `
 
-// Config is the configuration file: the launcher's keys and one section
-// per system.
+// Config is the configuration file: the launcher's keys, the cluster and
+// one section per system.
 type Config struct {
 	launch.Config `yaml:",inline"`        // logs, state, listen, hooks_listen, policy, alerts
+	Cluster       *etcd.Cluster           `yaml:"cluster"` // several monitors; none: this one acts alone
 	PM2           *pm2.TargetConfig       `yaml:"pm2"`
 	GitHub        *ghactions.TargetConfig `yaml:"github"`
 	Netlify       *netlify.TargetConfig   `yaml:"netlify"`
@@ -56,7 +59,7 @@ var command = launch.Command[Config]{ // demo.go (go build -tags demo) adds the 
 	Summary: "ultimate keeps PM2, GitHub Actions and Netlify automations alive: one orchestrator\nper system under a master, with alerts, persisted state and escalation reports.",
 	Help: "-config FILE: YAML (default: the embedded one). Environment: GITHUB_TOKEN, NETLIFY_AUTH_TOKEN\n" +
 		"(or the variables token_env names), GITHUB_WEBHOOK_SECRET, NETLIFY_WEBHOOK_SECRET (webhook_secret_env:\n" +
-		"deliveries on hooks_listen), URAS_ENDPOINT_TOKEN (the endpoint's bearer token).",
+		"deliveries on hooks_listen), URAS_ENDPOINT_TOKEN (the endpoint's bearer token), URAS_ETCD_PASSWORD.",
 	Load:  launch.YAML[Config](defaultConfig),
 	Build: build,
 }
@@ -75,23 +78,33 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 	if err != nil {
 		return nil, err
 	}
-	groups, err := targets(ctx, cfg, b, store)
+	cluster, err := join(ctx, cfg, b)
 	if err != nil {
 		return nil, err
 	}
 	reports, err := redundancy.NewEscalationNotifier(filepath.Join(cfg.State.Dir, "escalations"),
 		redundancy.WithEscalationAdvice(advice), redundancy.WithEscalationLogger(b.Logger("")), redundancy.WithEscalationRedactor(b.Redactor))
 	if err != nil {
-		return nil, err
+		return nil, errors.Join(err, cluster.Close())
 	}
-	sys := &launch.System{Close: reports.Close} // delivers what was queued
+	sys := &launch.System{Close: func(ctx context.Context) error { // delivers what was queued, then leaves the cluster
+		return errors.Join(reports.Close(ctx), cluster.Close())
+	}}
 	defer func() {
 		if err != nil {
 			err = errors.Join(err, sys.Close(ctx))
 		}
 	}()
+	groups, err := targets(ctx, cfg, b, store, cluster)
+	if err != nil {
+		return nil, err
+	}
 	orchestrator := func(part string) *redundancy.Orchestrator {
-		return redundancy.New(append(b.Options(part), redundancy.WithNotifier(reports))...)
+		opts := append(b.Options(part), redundancy.WithNotifier(reports))
+		if el := cluster.part(part); el != nil { // its shared targets act on the group's leader only
+			opts = append(opts, redundancy.WithElection(redundancy.Election{Elector: el, Store: el.Store()}))
+		}
+		return redundancy.New(opts...)
 	}
 	sys.Root = orchestrator("")
 	// A system keeps the file's backoff and budget under the master; the
@@ -113,14 +126,72 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 }
 
 // targets builds the targets of each system, with the secrets read from
-// the variables the file names.
-func targets(ctx context.Context, cfg Config, b launch.Build, store redundancy.Store) ([]redundancy.Group, error) {
+// the variables the file names. In a cluster, Netlify's known-good deploys
+// are the group's, kept in etcd beside its election.
+func targets(ctx context.Context, cfg Config, b launch.Build, store redundancy.Store, cluster *cluster) ([]redundancy.Group, error) {
+	nfStore := store
+	if el := cluster.part("netlify"); el != nil {
+		nfStore = el.Store()
+	}
 	pm, err1 := pm2.NewTargets(ctx, cfg.PM2, pm2.WithLogger(b.Logger("pm2")), pm2.WithStore(store))
 	gh, err2 := ghactions.NewTargets(ctx, cfg.GitHub, ghactions.WithLogger(b.Logger("github")), ghactions.WithMetrics(b.Metrics),
 		ghactions.WithToken(b.Secret(cfg.GitHub.TokenVar())), ghactions.WithWebhookSecret(b.Secret(cfg.GitHub.WebhookSecretVar())),
 		ghactions.WithBackupDir(filepath.Join(cfg.State.Dir, "workflow-backup")))
-	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")), netlify.WithStore(store),
+	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")), netlify.WithStore(nfStore),
 		netlify.WithToken(b.Secret(cfg.Netlify.TokenVar())), netlify.WithWebhookSecret(b.Secret(cfg.Netlify.WebhookSecretVar())),
 		netlify.WithBuildHookURL(b.Secret(cfg.Netlify.BuildHookVar())))
 	return []redundancy.Group{pm, gh, nf}, errors.Join(err1, err2, err3)
+}
+
+// cluster is this monitor's membership of cfg.Cluster: one election per
+// system with shared targets (GitHub's repositories, Netlify's sites),
+// whose leader alone repairs them; PM2 and checkouts stay each host's own.
+// A nil *cluster (no cluster section) elects nobody: the launcher's lock
+// on the state directory already keeps to one monitor per host.
+type cluster struct {
+	el    *etcd.Elector
+	parts map[string]*etcd.Elector
+}
+
+// join connects to the cluster's etcd, as replica cluster.id (default:
+// the host name).
+func join(ctx context.Context, cfg Config, b launch.Build) (*cluster, error) {
+	if cfg.Cluster == nil {
+		return nil, nil
+	}
+	c := *cfg.Cluster
+	id, err := c.Replica()
+	if err != nil {
+		return nil, err
+	}
+	c.Etcd.Password = b.Secret(c.Etcd.PasswordVar())
+	// The connection outlives ctx: the orchestrators resign through it
+	// when they stop, and System.Close closes it.
+	el, err := etcd.Open(context.WithoutCancel(ctx), c, id)
+	if err != nil {
+		return nil, fmt.Errorf("cluster: %w", err)
+	}
+	cl := &cluster{el: el, parts: map[string]*etcd.Elector{}}
+	for _, part := range []string{"github", "netlify"} {
+		if cl.parts[part], err = el.Part(part); err != nil {
+			return nil, errors.Join(fmt.Errorf("cluster: %w", err), el.Close())
+		}
+	}
+	return cl, nil
+}
+
+// part returns the elector of a system's orchestrator; nil for a local one.
+func (c *cluster) part(name string) *etcd.Elector {
+	if c == nil {
+		return nil
+	}
+	return c.parts[name]
+}
+
+// Close closes the connection to etcd.
+func (c *cluster) Close() error {
+	if c == nil {
+		return nil
+	}
+	return c.el.Close()
 }

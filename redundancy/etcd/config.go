@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"os"
 	"strings"
 	"time"
 
@@ -35,6 +36,9 @@ const DefaultDialTimeout = 5 * time.Second
 type Cluster struct {
 	// Name is the group's name; required.
 	Name string `yaml:"name"`
+	// ID names this monitor in the group, as Leader reports it (default:
+	// the host name; give one to run two monitors of a group on a host).
+	ID string `yaml:"id"`
 	// LeaseTTL is the session's lease (default DefaultTTL; at least MinTTL).
 	LeaseTTL time.Duration `yaml:"lease_ttl"`
 	// Etcd says how to reach etcd.
@@ -47,6 +51,9 @@ func (c Cluster) Validate() error {
 	if err := checkName("cluster.name", c.Name); err != nil {
 		errs = append(errs, err)
 	}
+	if c.ID != "" && (strings.TrimSpace(c.ID) != c.ID || len(c.ID) > 256) {
+		errs = append(errs, fmt.Errorf("etcd: cluster.id %q: want an unpadded name of at most 256 bytes", c.ID))
+	}
 	if c.LeaseTTL != 0 && c.LeaseTTL < MinTTL {
 		errs = append(errs, fmt.Errorf("etcd: cluster.lease_ttl %s: at least %s", c.LeaseTTL, MinTTL))
 	}
@@ -56,6 +63,19 @@ func (c Cluster) Validate() error {
 	return errors.Join(errs...)
 }
 
+// Replica returns this monitor's name in the group: c.ID, else the host
+// name.
+func (c Cluster) Replica() (string, error) {
+	if c.ID != "" {
+		return c.ID, nil
+	}
+	host, err := os.Hostname()
+	if err != nil {
+		return "", fmt.Errorf("etcd: cluster.id is not set and the host name is unknown: %w", err)
+	}
+	return host, nil
+}
+
 // Config is how to reach etcd.
 type Config struct {
 	// Endpoints are the members' client URLs ("https://10.0.0.1:2379"); required.
@@ -63,9 +83,13 @@ type Config struct {
 	// DialTimeout bounds the first connection (default DefaultDialTimeout).
 	DialTimeout time.Duration `yaml:"dial_timeout"`
 	// Username for etcd's authentication; Password comes from the caller
-	// (an environment variable the launcher reads), never from the file.
+	// (the environment variable PasswordVar names, which the launcher
+	// reads), never from the file.
 	Username string `yaml:"username"`
 	Password string `yaml:"-"`
+	// PasswordEnv names the environment variable holding the password
+	// (default DefaultPasswordEnv when Username is set).
+	PasswordEnv string `yaml:"password_env"`
 	// TLS, for https endpoints.
 	TLS TLSConfig `yaml:"tls"`
 }
@@ -82,6 +106,23 @@ type TLSConfig struct {
 }
 
 func (t TLSConfig) set() bool { return t != TLSConfig{} }
+
+// DefaultPasswordEnv holds etcd's password when Config.PasswordEnv names
+// no other variable.
+const DefaultPasswordEnv = "URAS_ETCD_PASSWORD"
+
+// PasswordVar returns the name of the environment variable that holds the
+// password: PasswordEnv, else DefaultPasswordEnv when a Username is set,
+// else "" (no authentication).
+func (c Config) PasswordVar() string {
+	switch {
+	case c.PasswordEnv != "":
+		return c.PasswordEnv
+	case c.Username != "":
+		return DefaultPasswordEnv
+	}
+	return ""
+}
 
 // Validate names what is wrong with c.
 func (c Config) Validate() error {
@@ -108,6 +149,9 @@ func (c Config) Validate() error {
 	}
 	if c.Password != "" && c.Username == "" {
 		errs = append(errs, errors.New("etcd: a password without etcd.username"))
+	}
+	if c.PasswordEnv != "" && c.Username == "" {
+		errs = append(errs, fmt.Errorf("etcd: etcd.password_env %q without etcd.username", c.PasswordEnv))
 	}
 	return errors.Join(errs...)
 }

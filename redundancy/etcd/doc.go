@@ -17,7 +17,11 @@
 //	o := redundancy.New(redundancy.WithElection(redundancy.Election{Elector: el, Store: el.Store()}))
 //	o.Add(redundancy.Target{Name: "ci", Shared: true, ...})
 //
-// With a client of your own, NewElector(cli, group, id, WithTTL(...)).
+// Each orchestrator that runs shared targets campaigns on an elector of
+// its own: with one orchestrator per system, give each el.Part("github"),
+// el.Part("netlify"), ... (groups "<name>.github", ...) on the one
+// connection. With a client of your own, NewElector(cli, group, id,
+// WithTTL(...)).
 //
 // Give el.Store() to the providers of shared targets too (netlify.KnownGood)
 // so that their records are shared and fenced the same way. Package

@@ -38,7 +38,8 @@ type Elector struct {
 	id     string
 	ttl    time.Duration
 	margin time.Duration
-	prefix string // "<prefix><group>/"
+	base   string // the prefix the groups live under
+	prefix string // "<base><group>/"
 	owned  bool   // Open made cli: Close closes it
 
 	mu   sync.Mutex
@@ -102,8 +103,23 @@ func NewElector(cli *clientv3.Client, group, id string, opts ...Option) (*Electo
 	if !strings.HasPrefix(e.prefix, "/") || !strings.HasSuffix(e.prefix, "/") {
 		return nil, fmt.Errorf("etcd: prefix %q: want one that starts and ends with \"/\"", e.prefix)
 	}
+	e.base = e.prefix
 	e.prefix += group + "/"
 	return e, nil
+}
+
+// Part returns the elector of the same replica in the group
+// "<group>.<name>", on e's connection, with e's lease TTL and margin. Each
+// orchestrator that runs shared targets needs an elector of its own: a
+// launcher with one orchestrator for GitHub and one for Netlify elects a
+// leader for each (they may be different hosts), and gives each its
+// Part's Store. Closing a Part leaves the connection to e.
+func (e *Elector) Part(name string) (*Elector, error) {
+	if err := checkName("part", name); err != nil {
+		return nil, err
+	}
+	group := e.group + "." + name
+	return &Elector{cli: e.cli, group: group, id: e.id, ttl: e.ttl, margin: e.margin, base: e.base, prefix: e.base + group + "/"}, nil
 }
 
 // ID returns the replica's id.

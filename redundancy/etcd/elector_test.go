@@ -219,6 +219,7 @@ cluster:
     dial_timeout: 3s
     username: uras
     password: not-here
+    password_env: ETCD_PW
     tls: {ca_file: ca.pem, cert_file: client.pem, key_file: client-key.pem, server_name: etcd.internal}
 `
 	require.NoError(t, yaml.Unmarshal([]byte(src), &doc))
@@ -226,7 +227,7 @@ cluster:
 	assert.Equal(t, "web", c.Name)
 	assert.Equal(t, 15*time.Second, c.LeaseTTL)
 	assert.Equal(t, etcd.Config{
-		Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"}, DialTimeout: 3 * time.Second, Username: "uras",
+		Endpoints: []string{"https://etcd-1:2379", "https://etcd-2:2379"}, DialTimeout: 3 * time.Second, Username: "uras", PasswordEnv: "ETCD_PW",
 		TLS: etcd.TLSConfig{CAFile: "ca.pem", CertFile: "client.pem", KeyFile: "client-key.pem", ServerName: "etcd.internal"},
 	}, c.Etcd)
 	require.NoError(t, c.Validate())
@@ -254,4 +255,66 @@ func TestOpenFromTheClusterSection(t *testing.T) {
 
 	_, err = etcd.Open(ctx, etcd.Cluster{Name: "web"}, "web-1")
 	require.ErrorContains(t, err, "etcd.endpoints is empty")
+}
+
+// The parts of one elector are groups of their own on its connection: a
+// replica may lead one and follow in another, and each part's Store keeps
+// its records apart from the other's.
+func TestPartsAreGroupsOfTheirOwn(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	c := etcd.Cluster{Name: group(t, "parts"), LeaseTTL: 3 * time.Second, Etcd: server(t).Config()}
+	one, err := etcd.Open(ctx, c, "web-1")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = one.Close() })
+	two, err := etcd.Open(ctx, c, "web-2")
+	require.NoError(t, err)
+	t.Cleanup(func() { _ = two.Close() })
+
+	gh1, err := one.Part("github")
+	require.NoError(t, err)
+	nf2, err := two.Part("netlify")
+	require.NoError(t, err)
+	assert.Equal(t, "web-1", gh1.ID())
+	assert.Equal(t, 3*time.Second, gh1.TTL(), "a part keeps the lease of its elector")
+
+	lgh, err := gh1.Campaign(ctx)
+	require.NoError(t, err)
+	lnf, err := nf2.Campaign(ctx)
+	require.NoError(t, err, "web-2 leads netlify while web-1 leads github")
+	ld, err := one.Leader(ctx)
+	require.NoError(t, err)
+	assert.Zero(t, ld, "nobody campaigned in the group itself")
+
+	nf1, err := one.Part("netlify")
+	require.NoError(t, err)
+	ld, err = nf1.Leader(ctx)
+	require.NoError(t, err)
+	assert.Equal(t, "web-2", ld.ID, "a part sees its group's leader")
+
+	require.NoError(t, gh1.Store().Save(redundancy.ContextWithLeadership(ctx, lgh), "targets/x", []byte("github")))
+	require.NoError(t, nf2.Store().Save(redundancy.ContextWithLeadership(ctx, lnf), "targets/x", []byte("netlify")))
+	got, err := nf1.Store().Load(ctx, "targets/x")
+	require.NoError(t, err)
+	assert.Equal(t, "netlify", string(got), "each part's records are its own")
+	err = nf1.Store().Save(ctx, "targets/x", []byte("follower"))
+	require.ErrorIs(t, err, redundancy.ErrNotLeader, "a follower of the part cannot write")
+
+	require.NoError(t, gh1.Close())
+	_, err = one.Leader(ctx)
+	require.NoError(t, err, "closing a part leaves the connection open")
+	require.NoError(t, lgh.Resign(ctx))
+	require.NoError(t, lnf.Resign(ctx))
+
+	_, err = one.Part("no/slash")
+	require.ErrorContains(t, err, `part "no/slash"`)
+}
+
+func TestPasswordVar(t *testing.T) {
+	t.Parallel()
+	assert.Empty(t, etcd.Config{}.PasswordVar(), "no user, no password")
+	assert.Equal(t, etcd.DefaultPasswordEnv, etcd.Config{Username: "uras"}.PasswordVar())
+	assert.Equal(t, "ETCD_PW", etcd.Config{Username: "uras", PasswordEnv: "ETCD_PW"}.PasswordVar())
+	err := etcd.Config{Endpoints: []string{"http://127.0.0.1:2379"}, PasswordEnv: "ETCD_PW"}.Validate()
+	require.ErrorContains(t, err, `etcd.password_env "ETCD_PW" without etcd.username`)
 }
