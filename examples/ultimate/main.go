@@ -48,7 +48,7 @@ netlify: {optional: true, functions_dir: netlify/functions, manifest: .netlify/f
 // one section per system.
 type Config struct {
 	launch.Config `yaml:",inline"`        // logs, state, listen, hooks_listen, policy, alerts
-	Cluster       *etcd.Cluster           `yaml:"cluster"` // several monitors; none: this one acts alone
+	Cluster       *etcd.Cluster           `yaml:"cluster" launch:"setting"` // several monitors; none: this one acts alone
 	PM2           *pm2.TargetConfig       `yaml:"pm2"`
 	GitHub        *ghactions.TargetConfig `yaml:"github"`
 	Netlify       *netlify.TargetConfig   `yaml:"netlify"`

@@ -90,7 +90,9 @@ func YAML[C any](defaultYAML string) func(path string) (C, Settings, error) {
 //     (`PM2 *pm2.TargetConfig yaml:"pm2"`): nil when the file leaves it out,
 //     and present with its defaults when the file gives its key with no
 //     value ("pm2:"). When C has sections, a file with none of them is an
-//     error ("nothing to watch").
+//     error ("nothing to watch"). A pointer field tagged launch:"setting"
+//     (`Cluster *etcd.Cluster yaml:"cluster" launch:"setting"`) decodes
+//     the same way but watches nothing: it is no section.
 //   - The Config that C embeds inline, if any, is checked; logs.levels may
 //     name the sections only.
 //   - Every top-level field with a Validate() error method is validated; a
@@ -167,10 +169,12 @@ func parse(file string, data []byte, v reflect.Value, getenv func(string) string
 	}
 	var sections []string
 	for _, f := range fields {
-		if !f.section() {
+		if f.launch || !f.structPtr() {
 			continue
 		}
-		sections = append(sections, f.key)
+		if !f.setting {
+			sections = append(sections, f.key)
+		}
 		// A section written with no value ("pm2:") is there, with its defaults.
 		if _, ok := idx.paths[f.key]; ok && f.v.IsNil() {
 			f.v.Set(reflect.New(f.v.Type().Elem()))
@@ -247,15 +251,20 @@ func (e *envError) Error() string { return e.name + ": " + e.msg }
 
 // field is a top-level key of the configuration type.
 type field struct {
-	key    string
-	v      reflect.Value
-	launch bool // a field of the embedded Config
+	key     string
+	v       reflect.Value
+	launch  bool // a field of the embedded Config
+	setting bool // tagged launch:"setting": not a system to watch
 }
 
-// section reports whether f is a section: a pointer to a struct.
-func (f field) section() bool {
-	return !f.launch && f.v.Kind() == reflect.Pointer && f.v.Type().Elem().Kind() == reflect.Struct
+// structPtr reports whether f points to a struct.
+func (f field) structPtr() bool {
+	return f.v.Kind() == reflect.Pointer && f.v.Type().Elem().Kind() == reflect.Struct
 }
+
+// section reports whether f is a section: a pointer to a struct, not
+// tagged launch:"setting".
+func (f field) section() bool { return !f.launch && !f.setting && f.structPtr() }
 
 var configType = reflect.TypeFor[Config]()
 
@@ -285,7 +294,7 @@ func topFields(v reflect.Value) []field {
 		if name == "" {
 			name = strings.ToLower(sf.Name)
 		}
-		out = append(out, field{key: name, v: v.Field(i)})
+		out = append(out, field{key: name, v: v.Field(i), setting: sf.Tag.Get("launch") == "setting"})
 	}
 	return out
 }

@@ -323,3 +323,46 @@ func FuzzParseYAML(f *testing.F) {
 		}
 	})
 }
+
+// clusterSetting is a pointer field tagged launch:"setting": decoded and
+// validated like a section, but nothing to watch.
+type clusterSetting struct {
+	Name string `yaml:"name"`
+}
+
+func (c clusterSetting) Validate() error {
+	if c.Name == "" {
+		return &redundancy.ConfigError{Key: "name", Msg: "required"}
+	}
+	return nil
+}
+
+func TestLoadYAMLSettingIsNoSection(t *testing.T) {
+	t.Parallel()
+	type withSetting struct {
+		launch.Config `yaml:",inline"`
+		Cluster       *clusterSetting `yaml:"cluster" launch:"setting"`
+		Web           *siteConfig     `yaml:"web"`
+	}
+	cfg, _, err := launch.ParseYAML[withSetting]("f.yaml", []byte("cluster: {name: web}\nweb: {url: x}\n"), env())
+	require.NoError(t, err)
+	require.NotNil(t, cfg.Cluster)
+	assert.Equal(t, "web", cfg.Cluster.Name)
+
+	cfg, _, err = launch.ParseYAML[withSetting]("f.yaml", []byte("web: {url: x}\n"), env())
+	require.NoError(t, err)
+	assert.Nil(t, cfg.Cluster, "left out: nil")
+
+	_, _, err = launch.ParseYAML[withSetting]("f.yaml", []byte("cluster: {name: web}\n"), env())
+	require.Error(t, err)
+	assert.Equal(t, "config f.yaml:1: nothing to watch: the file has none of the sections web; give at least one of web", err.Error(),
+		"a setting is no system to watch")
+
+	_, _, err = launch.ParseYAML[withSetting]("f.yaml", []byte("web: {url: x}\ncluster:\n"), env())
+	require.Error(t, err, "written with no value: there, with its defaults, and validated")
+	assert.Contains(t, err.Error(), "cluster.name: required")
+
+	_, _, err = launch.ParseYAML[withSetting]("f.yaml", []byte("web: {url: x}\nlogs: {levels: {cluster: debug}}\n"), env())
+	require.Error(t, err, "a setting has no logger of its own")
+	assert.Contains(t, err.Error(), "logs.levels.cluster: unknown part")
+}
