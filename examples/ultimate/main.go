@@ -17,7 +17,6 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"os"
 	"path/filepath"
 
@@ -78,7 +77,7 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 	if err != nil {
 		return nil, err
 	}
-	cluster, err := join(ctx, cfg, b)
+	cluster, err := etcd.Join(ctx, cfg.Cluster, b.Secret, "github", "netlify") // nil: no cluster section
 	if err != nil {
 		return nil, err
 	}
@@ -101,10 +100,7 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 	}
 	orchestrator := func(part string) *redundancy.Orchestrator {
 		opts := append(b.Options(part), redundancy.WithNotifier(reports))
-		if el := cluster.part(part); el != nil { // its shared targets act on the group's leader only
-			opts = append(opts, redundancy.WithElection(redundancy.Election{Elector: el, Store: el.Store()}))
-		}
-		return redundancy.New(opts...)
+		return redundancy.New(append(opts, cluster.Options(part)...)...) // in a cluster, shared targets act on the leader only
 	}
 	sys.Root = orchestrator("")
 	// A system keeps the file's backoff and budget under the master; the
@@ -128,70 +124,13 @@ func build(ctx context.Context, cfg Config, b launch.Build) (_ *launch.System, e
 // targets builds the targets of each system, with the secrets read from
 // the variables the file names. In a cluster, Netlify's known-good deploys
 // are the group's, kept in etcd beside its election.
-func targets(ctx context.Context, cfg Config, b launch.Build, store redundancy.Store, cluster *cluster) ([]redundancy.Group, error) {
-	nfStore := store
-	if el := cluster.part("netlify"); el != nil {
-		nfStore = el.Store()
-	}
+func targets(ctx context.Context, cfg Config, b launch.Build, store redundancy.Store, cluster *etcd.Membership) ([]redundancy.Group, error) {
 	pm, err1 := pm2.NewTargets(ctx, cfg.PM2, pm2.WithLogger(b.Logger("pm2")), pm2.WithStore(store))
 	gh, err2 := ghactions.NewTargets(ctx, cfg.GitHub, ghactions.WithLogger(b.Logger("github")), ghactions.WithMetrics(b.Metrics),
 		ghactions.WithToken(b.Secret(cfg.GitHub.TokenVar())), ghactions.WithWebhookSecret(b.Secret(cfg.GitHub.WebhookSecretVar())),
 		ghactions.WithBackupDir(filepath.Join(cfg.State.Dir, "workflow-backup")))
-	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")), netlify.WithStore(nfStore),
+	nf, err3 := netlify.NewTargets(ctx, cfg.Netlify, netlify.WithLogger(b.Logger("netlify")), netlify.WithStore(cluster.Store("netlify", store)),
 		netlify.WithToken(b.Secret(cfg.Netlify.TokenVar())), netlify.WithWebhookSecret(b.Secret(cfg.Netlify.WebhookSecretVar())),
 		netlify.WithBuildHookURL(b.Secret(cfg.Netlify.BuildHookVar())))
 	return []redundancy.Group{pm, gh, nf}, errors.Join(err1, err2, err3)
-}
-
-// cluster is this monitor's membership of cfg.Cluster: one election per
-// system with shared targets (GitHub's repositories, Netlify's sites),
-// whose leader alone repairs them; PM2 and checkouts stay each host's own.
-// A nil *cluster (no cluster section) elects nobody: the launcher's lock
-// on the state directory already keeps to one monitor per host.
-type cluster struct {
-	el    *etcd.Elector
-	parts map[string]*etcd.Elector
-}
-
-// join connects to the cluster's etcd, as replica cluster.id (default:
-// the host name).
-func join(ctx context.Context, cfg Config, b launch.Build) (*cluster, error) {
-	if cfg.Cluster == nil {
-		return nil, nil
-	}
-	c := *cfg.Cluster
-	id, err := c.Replica()
-	if err != nil {
-		return nil, err
-	}
-	c.Etcd.Password = b.Secret(c.Etcd.PasswordVar())
-	// The connection outlives ctx: the orchestrators resign through it
-	// when they stop, and System.Close closes it.
-	el, err := etcd.Open(context.WithoutCancel(ctx), c, id)
-	if err != nil {
-		return nil, fmt.Errorf("cluster: %w", err)
-	}
-	cl := &cluster{el: el, parts: map[string]*etcd.Elector{}}
-	for _, part := range []string{"github", "netlify"} {
-		if cl.parts[part], err = el.Part(part); err != nil {
-			return nil, errors.Join(fmt.Errorf("cluster: %w", err), el.Close())
-		}
-	}
-	return cl, nil
-}
-
-// part returns the elector of a system's orchestrator; nil for a local one.
-func (c *cluster) part(name string) *etcd.Elector {
-	if c == nil {
-		return nil
-	}
-	return c.parts[name]
-}
-
-// Close closes the connection to etcd.
-func (c *cluster) Close() error {
-	if c == nil {
-		return nil
-	}
-	return c.el.Close()
 }

@@ -20,8 +20,13 @@
 // Each orchestrator that runs shared targets campaigns on an elector of
 // its own: with one orchestrator per system, give each el.Part("github"),
 // el.Part("netlify"), ... (groups "<name>.github", ...) on the one
-// connection. With a client of your own, NewElector(cli, group, id,
-// WithTTL(...)).
+// connection. A launcher does all of it with Join, which is nil-safe for
+// a file without a cluster section:
+//
+//	cluster, err := etcd.Join(ctx, cfg.Cluster, b.Secret, "github", "netlify")
+//	o := redundancy.New(append(b.Options("github"), cluster.Options("github")...)...)
+//
+// With a client of your own, NewElector(cli, group, id, WithTTL(...)).
 //
 // Give el.Store() to the providers of shared targets too (netlify.KnownGood)
 // so that their records are shared and fenced the same way. Package
