@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"os"
+	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -480,5 +482,34 @@ func TestRestoreRereadsTheEndpointsBeforePlanning(t *testing.T) {
 	actions, err = rec.Plan(context.Background(), stale)
 	require.NoError(t, err)
 	assert.Empty(t, actions, "the endpoints answer on d3: nothing to restore")
+	assert.Equal(t, "d3", h.srv.Published(h.site))
+}
+
+// A deploy published while the endpoints are being probed (a rebuild that
+// lands then) is not judged by probes that reached the one before it: no
+// restore of an older deploy over it.
+func TestRestoreIgnoresProbesThatRacedAPublish(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-5 * time.Hour)}, true)
+	h.good(t, "d1")
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-4 * time.Hour)}, true)
+	var landed atomic.Bool
+	// The probe reaches d2, which answers 500, while d3 is being published.
+	racing := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if !landed.Swap(true) {
+			h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d3", CreatedAt: t0.Add(-time.Hour)}, true)
+		}
+		w.WriteHeader(http.StatusInternalServerError)
+	}))
+	t.Cleanup(racing.Close)
+	probes := &netlify.ProbeChecker{Endpoints: []netlify.Endpoint{{Name: "hello", URL: racing.URL + "/hello"}}, Timeout: 5 * time.Second}
+	rec := &netlify.Recoverer{Client: h.client(), SiteID: h.site, Probes: probes, KnownGood: h.known, Clock: h.clock}
+	rep := redundancy.Report{Status: redundancy.StatusUnhealthy, Findings: []redundancy.Finding{
+		{Subject: "hello", Problem: netlify.ProblemEndpointDown, Status: redundancy.StatusUnhealthy}}}
+
+	actions, err := rec.Plan(context.Background(), rep)
+	require.NoError(t, err)
+	assert.Empty(t, actions, "d3 was published while the probes ran: they do not judge it")
 	assert.Equal(t, "d3", h.srv.Published(h.site))
 }

@@ -82,12 +82,6 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 	if r.Client == nil || r.SiteID == "" {
 		return nil, fmt.Errorf("netlify: restore: %w: Client and SiteID are required", ErrInvalidArgument)
 	}
-	// Read the world again: the report may predate a newer deploy that was
-	// published since (a rebuild that landed), and restoring an older one
-	// over it would undo the repair.
-	if r.Probes != nil && len(downAt(ctx, r.Probes)) == 0 {
-		return nil, nil
-	}
 	cand, pub, err := restoreCandidate(ctx, r.Client, r.SiteID, r.KnownGood)
 	if errors.Is(err, ErrNoRestoreCandidate) && pub != nil {
 		// Nothing to restore; but a newer build may be on its way to fix
@@ -101,6 +95,23 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 	}
 	if err != nil {
 		return nil, err
+	}
+	// Read the world again: the report may predate a newer deploy that was
+	// published since (a rebuild that landed), and restoring an older one
+	// over it would undo the repair. The probes run after the published
+	// deploy was read, and it is read once more after them: they judged
+	// pub only if pub is still published then.
+	if r.Probes != nil {
+		if len(downAt(ctx, r.Probes)) == 0 {
+			return nil, nil
+		}
+		cur, _, err := r.publishedID(ctx)
+		if err != nil {
+			return nil, fmt.Errorf("netlify: restore: %w", err)
+		}
+		if cur != pub.ID {
+			return nil, nil // another deploy was published meanwhile: the next check judges it
+		}
 	}
 	var down []string
 	for _, f := range rep.Findings {
