@@ -128,6 +128,12 @@ func (r *Recoverer) cancelRun(ctx context.Context, w WorkflowInfo, run RunInfo) 
 	if cur.Status == RunCompleted || cur.Attempt > run.Attempt {
 		return nil // it ended (or was re-run) meanwhile
 	}
+	if cur.Status.awaitsApproval() {
+		// It moved on and now waits for a reviewer or a protection rule:
+		// no longer stuck, and a cancel would throw the pending deployment
+		// away. The next check judges it.
+		return nil
+	}
 	op := r.cancelOf(run.ID)
 	if op == nil {
 		op = &cancelOp{}
@@ -221,6 +227,9 @@ func (r *Recoverer) restartRun(ctx context.Context, w WorkflowInfo, run RunInfo,
 	cur, _, err := r.getRun(ctx, run.ID)
 	if err != nil {
 		return err
+	}
+	if cur.Attempt <= run.Attempt && cur.Status.awaitsApproval() {
+		return nil // the cancel spared it: it awaits approval, not stuck
 	}
 	if cur.Attempt <= run.Attempt && cur.Status != RunCompleted {
 		return fmt.Errorf("ghactions: run %d (%s) is still %s: not started afresh before it has ended", run.ID, w.Path, cur.Status)

@@ -149,3 +149,35 @@ func TestDefaultBranchIsReadFromGitHub(t *testing.T) {
 	rep = c.Check(context.Background())
 	assert.Equal(t, []redundancy.Problem{ghactions.ProblemRunFailed}, problems(rep))
 }
+
+// A run judged stuck that waits for a reviewer by the time the cancel runs
+// (its next job reached a protected environment) is left alone: the
+// action reads the run again, and a run awaiting approval is never
+// cancelled.
+func TestCancelSparesARunThatNowAwaitsApproval(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wf, _ := e.workflow("deploy.yml", "")
+	id := e.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf, Branch: branch, Status: ghactions.RunInProgress, StartedAt: start.Add(-3 * time.Hour)})
+	c := e.checker(ghactions.WithStuckAfter(time.Hour))
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	rep := c.Check(context.Background())
+	require.Equal(t, []redundancy.Problem{ghactions.ProblemRunStuck}, problems(rep))
+	actions, err := r.Plan(context.Background(), rep)
+	require.NoError(t, err)
+	require.NotEmpty(t, actions)
+	require.Equal(t, ghactions.VerbCancelRun, actions[0].Verb)
+	e.takeCalls()
+
+	require.True(t, e.srv.UpdateRun(id, func(r *ghtest.Run) { r.Status = ghactions.RunWaiting }))
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second) // without the fix, the cancel waits on the fake clock
+	defer cancel()
+	for _, a := range actions {
+		assert.NoError(t, a.Do(ctx), "%s: nothing to do is no failure", a)
+	}
+	assert.Empty(t, e.writes(), "no cancel, no force-cancel, no re-run of a run awaiting approval")
+	run, _ := e.srv.Run(id)
+	assert.Equal(t, ghactions.RunWaiting, run.Status)
+	assert.Equal(t, 1, run.Attempt)
+}
