@@ -131,7 +131,37 @@ func (r *Recoverer) Plan(ctx context.Context, rep redundancy.Report) ([]redundan
 func (r *Recoverer) restart(f redundancy.Finding) redundancy.Action {
 	name := f.Subject
 	return redundancy.Action{Verb: VerbRestart, Subject: name, Reason: reason(f),
-		Do: func(ctx context.Context) error { return r.client.Restart(ctx, name) }}
+		Do: func(ctx context.Context) error {
+			if f.Problem == ProblemErrored || f.Problem == ProblemStopped {
+				// Read the list again: PM2's autorestart or a person may
+				// have brought the app back since the check, and a second
+				// restart would only cut it off.
+				if back, err := r.onlineNow(ctx, name); err == nil && back {
+					return nil
+				}
+			}
+			return r.client.Restart(ctx, name)
+		}}
+}
+
+// onlineNow reports whether every process named name is online now (and
+// there is one).
+func (r *Recoverer) onlineNow(ctx context.Context, name string) (bool, error) {
+	procs, err := r.client.List(ctx)
+	if err != nil {
+		return false, err
+	}
+	n := 0
+	for _, p := range procs {
+		if p.Name != name {
+			continue
+		}
+		if p.Status != StatusOnline {
+			return false, nil
+		}
+		n++
+	}
+	return n > 0, nil
 }
 
 func (r *Recoverer) reload(f redundancy.Finding) redundancy.Action {

@@ -148,3 +148,27 @@ func TestRecovererNilClient(t *testing.T) {
 	_, err := pm2.NewRecoverer(nil, pm2.Config{}).Plan(context.Background(), redundancy.Report{})
 	require.Error(t, err)
 }
+
+// An app found errored that is online again by the time its restart runs
+// (PM2's autorestart, or a person, brought it back) is not restarted a
+// second time: the action reads the process list again.
+func TestRestartSparesAnAppBackOnline(t *testing.T) {
+	t.Parallel()
+	fake := pm2test.NewFakeClient(pm2.Process{Name: "web", ID: 0, Status: pm2.StatusOnline, PID: 4242})
+	fake.Crash("web")
+	r := pm2.NewRecoverer(fake, pm2.Config{})
+	rep := redundancy.Report{Status: redundancy.StatusUnhealthy, Findings: []redundancy.Finding{finding("web", pm2.ProblemErrored)}}
+	actions, err := r.Plan(context.Background(), rep)
+	require.NoError(t, err)
+	require.Equal(t, []string{"pm2.restart web", "pm2.save dump.pm2"}, verbs(actions))
+
+	fake.SetStatus("web", pm2.StatusOnline)
+	require.NoError(t, actions[0].Do(context.Background()))
+	assert.Zero(t, fake.CallCount("Restart"), "online again: not restarted")
+
+	fake.Crash("web") // still errored when the action runs: restarted
+	actions, err = r.Plan(context.Background(), rep)
+	require.NoError(t, err)
+	require.NoError(t, actions[0].Do(context.Background()))
+	assert.Equal(t, 1, fake.CallCount("Restart"))
+}
