@@ -44,10 +44,10 @@ type harness struct {
 
 // newHarness starts a fake Netlify whose builds move on the orchestrator's
 // fake clock (10s enqueued, 30s building) and an orchestrator on that clock.
-func newHarness(t *testing.T) *harness {
+func newHarness(t *testing.T, opts ...netlifytest.Option) *harness {
 	t.Helper()
 	clk := redundancytest.NewFakeClock(t0)
-	srv := netlifytest.NewServer(netlifytest.WithClock(clk), netlifytest.WithBuildTimes(10*time.Second, 30*time.Second))
+	srv := netlifytest.NewServer(append([]netlifytest.Option{netlifytest.WithClock(clk), netlifytest.WithBuildTimes(10*time.Second, 30*time.Second)}, opts...)...)
 	t.Cleanup(srv.Close)
 	site := srv.AddSite(netlify.Site{ID: "site-1", Name: "shop"})
 	o := redundancy.New(redundancy.WithClock(clk))

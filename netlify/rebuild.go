@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -146,7 +147,15 @@ func (r *Recoverer) buildAfter(ctx context.Context, base Deploy) error {
 	}
 	title := rebuildTitle(base.ID)
 	if r.BuildHookURL != "" {
+		// Netlify creates a hook's build asynchronously: its deploy may not
+		// be listed yet when the action runs again. One post per decision.
+		if r.hookPosted(base.ID) {
+			return nil
+		}
 		err = r.Client.TriggerBuildHook(ctx, r.BuildHookURL, BuildHookOptions{Title: title, Branch: r.Branch, ClearCache: r.ClearCache})
+		if err == nil || errors.Is(err, ErrUncertain) {
+			r.markHook(base.ID)
+		}
 	} else {
 		_, err = r.Client.CreateBuild(ctx, r.SiteID, CreateBuildOptions{Title: title, Branch: r.Branch, ClearCache: r.ClearCache})
 	}
@@ -159,6 +168,37 @@ func (r *Recoverer) buildAfter(ctx context.Context, base Deploy) error {
 		}
 	}
 	return fmt.Errorf("netlify: rebuild after deploy %s: %w", base.ID, err)
+}
+
+// HookGrace is how long after a build hook post for a decision (the
+// failed deploy it rebuilds) the recoverer waits for the hook's deploy to
+// be listed rather than post again: Netlify creates hook builds
+// asynchronously.
+const HookGrace = 5 * time.Minute
+
+// hookPosted reports whether a build hook was posted for base within
+// HookGrace.
+func (r *Recoverer) hookPosted(base string) bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	at, ok := r.hooked[base]
+	return ok && r.clock().Now().Sub(at) < HookGrace
+}
+
+// markHook records a build hook post for base, forgetting old posts.
+func (r *Recoverer) markHook(base string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	now := r.clock().Now()
+	if r.hooked == nil {
+		r.hooked = map[string]time.Time{}
+	}
+	for id, at := range r.hooked {
+		if now.Sub(at) >= HookGrace {
+			delete(r.hooked, id)
+		}
+	}
+	r.hooked[base] = now
 }
 
 // cancelStuck cancels deploy id if it is still in progress. done reports

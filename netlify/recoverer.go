@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	"github.com/uras-dev/uras/redundancy"
 )
@@ -86,6 +88,9 @@ type Recoverer struct {
 	// Clock stamps regenerated manifests and records. Default
 	// redundancy.RealClock.
 	Clock redundancy.Clock
+
+	mu     sync.Mutex
+	hooked map[string]time.Time // base deploy id -> when a build hook was posted for it
 }
 
 var _ redundancy.Recoverer = (*Recoverer)(nil)

@@ -136,3 +136,43 @@ func TestActionsAreSafeToRepeat(t *testing.T) {
 	assert.Contains(t, err.Error(), `deploy "d5" is published now`)
 	assert.Equal(t, "d5", h.srv.Published(h.site))
 }
+
+// Netlify creates a build hook's build asynchronously: right after the
+// post (here answered by a gateway's 502 after it took effect) the deploy
+// list does not show it yet. The action's retries post no second hook for
+// the same decision; the build is listed later, and nothing more is sent.
+func TestOneBuildHookPerDecisionWhenItsDeployIsListedLater(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t, netlifytest.WithHookDelay(20*time.Second))
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-time.Hour)}, true)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-time.Minute), State: netlify.DeployError, ErrorMessage: "exit 2"}, false)
+	h.srv.FailNext("POST /build_hooks/*", netlifytest.BadGatewayAfter(-1))
+	c := h.client()
+	rec := &netlify.Recoverer{Client: c, SiteID: h.site, MaxRebuilds: 2, BuildHookURL: h.srv.BuildHookURL(h.site)}
+	p := quick()
+	p.Retry = 2 // the orchestrator may run the action three times
+	h.add(t, &netlify.DeployChecker{Client: c, SiteID: h.site, Clock: h.clock}, rec, p)
+
+	// The first try's answer is uncertain, so the orchestrator retries the
+	// action after RetryDelay on the fake clock: move it along while the
+	// tick waits.
+	done := make(chan struct{})
+	go func() { defer close(done); h.orch.Tick(context.Background()) }()
+	for waiting := true; waiting; {
+		select {
+		case <-done:
+			waiting = false
+		default:
+			if h.clock.BlockUntil(1, 50*time.Millisecond) {
+				h.clock.Advance(time.Millisecond)
+			}
+		}
+	}
+	assert.Equal(t, 1, h.srv.CallCount("POST /build_hooks/*"), "one post for the decision")
+	assert.Empty(t, h.srv.Builds(), "not listed yet")
+
+	st := h.tick(time.Minute)
+	assert.Equal(t, 1, h.srv.CallCount("POST /build_hooks/*"), "the hook's build came: nothing more sent")
+	assert.Len(t, h.srv.Builds(), 1)
+	assert.Equal(t, []string{"netlify.rebuild d2"}, verbs(st.History))
+}

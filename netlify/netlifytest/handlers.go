@@ -290,7 +290,12 @@ func (s *Server) buildHook(w http.ResponseWriter, r *http.Request) {
 	site, ok := s.hooks[r.PathValue("hook_id")]
 	if ok {
 		s.advance()
-		s.startBuild(site, Build{Title: q.Get("trigger_title"), Branch: q.Get("trigger_branch"), ClearCache: q.Get("clear_cache") == "true", ViaHook: true})
+		b := Build{Title: q.Get("trigger_title"), Branch: q.Get("trigger_branch"), ClearCache: q.Get("clear_cache") == "true", ViaHook: true}
+		if s.hookDelay > 0 {
+			s.hookQueue = append(s.hookQueue, queuedHook{site: site, build: b, due: s.clock.Now().Add(s.hookDelay)})
+		} else {
+			s.startBuild(site, b)
+		}
 	}
 	s.mu.Unlock()
 	if !ok {

@@ -125,6 +125,12 @@ func WithBuildTimes(queued, building time.Duration) Option {
 	return func(s *Server) { s.queueTime, s.buildTime = queued, building }
 }
 
+// WithHookDelay makes a build hook's build (and its deploy) appear d
+// after the POST was answered, as Netlify enqueues hook builds
+// asynchronously: the answer carries no deploy, and the deploy list does
+// not show it at once. Default 0: at once.
+func WithHookDelay(d time.Duration) Option { return func(s *Server) { s.hookDelay = d } }
+
 // BuildResult says how a new build ends.
 type BuildResult struct {
 	State        netlify.DeployState // default ready
@@ -153,6 +159,7 @@ type Server struct {
 	clock     redundancy.Clock
 	queueTime time.Duration
 	buildTime time.Duration
+	hookDelay time.Duration
 	closing   chan struct{}
 	closeOnce sync.Once
 
@@ -164,6 +171,7 @@ type Server struct {
 	bySite    map[string][]*deploy // by site, in creation order
 	builds    []*build
 	hooks     map[string]string // hook id -> site id
+	hookQueue []queuedHook      // hook posts whose build is not created yet
 	results   []BuildResult     // how the next builds end
 	funcs     map[string]map[string]Function
 	calls     []Call

@@ -168,9 +168,23 @@ func (s *Server) siteLocked(siteID string) bool {
 	return d != nil && d.locked != nil && *d.locked
 }
 
-// advance moves the server's builds along to now.
+// queuedHook is a build hook post whose build Netlify has not created yet
+// (WithHookDelay).
+type queuedHook struct {
+	site  string
+	build Build
+	due   time.Time
+}
+
+// advance moves the server's builds along to now, creating first the
+// builds of the hook posts that are due.
 func (s *Server) advance() {
 	now := s.clock.Now()
+	for len(s.hookQueue) > 0 && !now.Before(s.hookQueue[0].due) {
+		h := s.hookQueue[0]
+		s.hookQueue = s.hookQueue[1:]
+		s.startBuild(h.site, h.build)
+	}
 	for _, id := range s.siteOrder {
 		for _, d := range s.bySite[id] {
 			if d.pending == nil {
