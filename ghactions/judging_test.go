@@ -181,3 +181,29 @@ func TestCancelSparesARunThatNowAwaitsApproval(t *testing.T) {
 	assert.Equal(t, ghactions.RunWaiting, run.Status)
 	assert.Equal(t, 1, run.Attempt)
 }
+
+// A workflow found disabled for inactivity that a person turns off
+// (disabled_manually) before the enable runs stays off: the action reads
+// the state again.
+func TestEnableSparesAWorkflowAPersonDisabledSinceTheCheck(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	wf, _ := e.workflow("nightly.yml", "")
+	require.True(t, e.srv.SetWorkflowState(wf, ghactions.WorkflowDisabledInactivity))
+	c := e.checker()
+	r, err := ghactions.NewRecoverer(c)
+	require.NoError(t, err)
+	rep := c.Check(context.Background())
+	require.Equal(t, []redundancy.Problem{ghactions.ProblemWorkflowDisabled}, problems(rep))
+	actions, err := r.Plan(context.Background(), rep)
+	require.NoError(t, err)
+	require.Len(t, actions, 1)
+	e.takeCalls()
+
+	require.True(t, e.srv.SetWorkflowState(wf, ghactions.WorkflowDisabledManually))
+	err = actions[0].Do(context.Background())
+	require.ErrorIs(t, err, ghactions.ErrDisabledByPerson)
+	assert.Empty(t, e.writes(), "not enabled")
+	w, _ := e.srv.Workflow(wf)
+	assert.Equal(t, ghactions.WorkflowDisabledManually, w.State)
+}

@@ -8,6 +8,8 @@ import (
 	"sync"
 	"time"
 
+	"github.com/google/go-github/v62/github"
+
 	"github.com/uras-dev/uras/redundancy"
 )
 
@@ -24,6 +26,10 @@ var (
 	// cancel nor by force-cancel. It wraps redundancy.ErrExhausted: the
 	// recoverer does not loop on a cancel that cannot land.
 	ErrCancelRefused = fmt.Errorf("ghactions: run cannot be cancelled: %w", redundancy.ErrExhausted)
+	// ErrDisabledByPerson: an enable action found the workflow turned off
+	// by a person (disabled_manually) since the check, and left it off
+	// (unless WithEnableManuallyDisabled).
+	ErrDisabledByPerson = errors.New("ghactions: workflow disabled by a person")
 )
 
 // Recoverer plans repairs for a Checker's findings:
@@ -184,6 +190,20 @@ func (r *Recoverer) enable(w WorkflowInfo, reason string) redundancy.Action {
 	return redundancy.Action{
 		Verb: VerbEnableWorkflow, Subject: w.Path, Reason: reason,
 		Do: func(ctx context.Context) error {
+			// Read the state again: a person who turned the workflow off
+			// since the check (disabled_manually) meant it.
+			if w.State != WorkflowDisabledManually && !r.s.enableMan {
+				ws, err := r.c.listWorkflows(ctx, func(*github.Response) {})
+				if err != nil {
+					return fmt.Errorf("ghactions: enable workflow %s of %s: %w", w.Path, repo.FullName(), err)
+				}
+				for _, cur := range ws {
+					if cur.ID == w.ID && cur.State == WorkflowDisabledManually {
+						return fmt.Errorf("ghactions: enable workflow %s of %s: a person disabled it since the check (disabled_manually): %w",
+							w.Path, repo.FullName(), ErrDisabledByPerson)
+					}
+				}
+			}
 			// Enabling is idempotent: GitHub answers 204 for an active one.
 			if _, err := r.c.api.EnableWorkflowByID(ctx, repo.Owner, repo.Name, w.ID); err != nil {
 				return fmt.Errorf("ghactions: enable workflow %s of %s: %w", w.Path, repo.FullName(), err)
