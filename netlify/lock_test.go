@@ -85,3 +85,29 @@ func TestOrchestratorLeavesOthersLocksAlone(t *testing.T) {
 	assert.Zero(t, h.srv.CallCount("POST /api/v1/deploys/*/unlock"))
 	assert.Equal(t, "d1", h.srv.Published(h.site))
 }
+
+// A published deploy someone else locked is pinned: its endpoints going
+// down raise the alarm (the plan says why it cannot act), but no older
+// deploy is restored over it.
+func TestRestoreNeverMovesOthersLock(t *testing.T) {
+	t.Parallel()
+	h := newHarness(t)
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-5 * time.Hour)}, true)
+	h.good(t, "d1")
+	h.srv.SetFunction("hello", netlifytest.Function{Body: "hi"})
+	h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d2", CreatedAt: t0.Add(-4 * time.Hour)}, true)
+	h.srv.SetDeployFunction("d2", "hello", netlifytest.Function{Status: 500})
+	c := h.client()
+	_, err := c.LockDeploy(context.Background(), "d2")
+	require.NoError(t, err)
+	probes := &netlify.ProbeChecker{SiteURL: h.srv.URL(), Endpoints: []netlify.Endpoint{{Name: "hello"}}, Timeout: 5 * time.Second}
+	rec := &netlify.Recoverer{Client: c, SiteID: h.site, Probes: probes, KnownGood: h.known, Clock: h.clock}
+
+	rep := probes.Check(context.Background())
+	require.True(t, rep.Has(netlify.ProblemEndpointDown))
+	actions, err := rec.Plan(context.Background(), rep)
+	require.ErrorIs(t, err, netlify.ErrNoRestoreCandidate)
+	assert.Contains(t, err.Error(), "locked by someone else")
+	assert.Empty(t, actions)
+	assert.Equal(t, "d2", h.srv.Published(h.site))
+}

@@ -96,6 +96,13 @@ func (r *Recoverer) restore(ctx context.Context, rep redundancy.Report) ([]redun
 	if err != nil {
 		return nil, err
 	}
+	if pub.Locked {
+		// A person pinned the published deploy (auto publishing stopped):
+		// theirs to move, not ours. A lock this recoverer set is its own.
+		if mine, err := r.KnownGood.Locked(ctx, r.SiteID); err != nil || mine != pub.ID {
+			return nil, fmt.Errorf("%w: deploy %s is locked by someone else (auto publishing stopped): not restoring over it", ErrNoRestoreCandidate, pub.ID)
+		}
+	}
 	// Read the world again: the report may predate a newer deploy that was
 	// published since (a rebuild that landed), and restoring an older one
 	// over it would undo the repair. The probes run after the published
