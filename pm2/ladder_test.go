@@ -193,3 +193,37 @@ func TestLadderHungDaemon(t *testing.T) {
 		{"escalated"},
 	}, got)
 }
+
+// The delete-and-re-add rung spares an app that came back online between
+// the check and the action: deleting it then would only take it down.
+func TestRecreateSparesAnAppBackOnline(t *testing.T) {
+	t.Parallel()
+	g := newGrig(t, pm2.Config{Apps: threeApps, RestartTries: 1}, threeProcs()...)
+	ctx := context.Background()
+	g.fake.Crash("web")
+	actions, err := g.r.Plan(ctx, g.c.Check(ctx))
+	require.NoError(t, err)
+	require.NoError(t, actions[0].Do(ctx)) // the restart rung
+	g.clock.Advance(time.Minute)
+
+	g.fake.Crash("web")
+	actions, err = g.r.Plan(ctx, g.c.Check(ctx))
+	require.NoError(t, err)
+	require.Equal(t, pm2.VerbRecreate, actions[0].Verb)
+	g.fake.SetStatus("web", pm2.StatusOnline) // PM2 (or a person) brought it back
+	require.NoError(t, actions[0].Do(ctx))
+	assert.Zero(t, g.fake.CallCount("Delete"), "not deleted")
+	assert.Equal(t, pm2.StatusOnline, procStatus(t, g.fake, "web"))
+}
+
+func procStatus(t *testing.T, c pm2.Client, name string) pm2.ProcessStatus {
+	t.Helper()
+	procs, err := c.List(context.Background())
+	require.NoError(t, err)
+	for _, p := range procs {
+		if p.Name == name {
+			return p.Status
+		}
+	}
+	return ""
+}

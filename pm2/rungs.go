@@ -33,6 +33,11 @@ func (r *Recoverer) appRungs(f redundancy.Finding, v guardView, rep redundancy.R
 			a := redundancy.Action{Verb: VerbRecreate, Subject: name,
 				Reason: fmt.Sprintf("%s; restarting did not hold: delete %s and add it again from %s", reason(f), name, src.label),
 				Do: func(ctx context.Context) error {
+					if f.Problem == ProblemErrored || f.Problem == ProblemStopped {
+						if back, err := r.onlineNow(ctx, name); err == nil && back {
+							return nil // back online since the check: nothing to delete
+						}
+					}
 					if err := del.Delete(ctx, name); err != nil && !errors.Is(err, ErrProcessNotFound) {
 						return err
 					}
