@@ -149,13 +149,7 @@ func WithClock(c redundancy.Clock) Option {
 // WithStuckAfter sets how long a run may stay queued or in progress before
 // it is stuck (NewChecker; default DefaultStuckAfter).
 func WithStuckAfter(d time.Duration) Option {
-	return Option{"WithStuckAfter", func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("duration %s is not positive", d)
-		}
-		s.stuckAfter = d
-		return nil
-	}}
+	return positive("WithStuckAfter", d, func(s *settings) { s.stuckAfter = d })
 }
 
 // WithWaitingAfter sets how long a run may wait for a review or a
@@ -164,13 +158,7 @@ func WithStuckAfter(d time.Duration) Option {
 // DefaultWaitingAfter). Such a run is never cancelled: GitHub fails it by
 // itself after 30 days.
 func WithWaitingAfter(d time.Duration) Option {
-	return Option{"WithWaitingAfter", func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("duration %s is not positive", d)
-		}
-		s.waitAfter = d
-		return nil
-	}}
+	return positive("WithWaitingAfter", d, func(s *settings) { s.waitAfter = d })
 }
 
 // WithCancelWait sets how long one cancel action waits for a cancelled run
@@ -178,39 +166,21 @@ func WithWaitingAfter(d time.Duration) Option {
 // (NewRecoverer; default DefaultCancelWait). Keep it below the policy's
 // ActionTimeout.
 func WithCancelWait(d time.Duration) Option {
-	return Option{"WithCancelWait", func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("duration %s is not positive", d)
-		}
-		s.cancelWait = d
-		return nil
-	}}
+	return positive("WithCancelWait", d, func(s *settings) { s.cancelWait = d })
 }
 
 // WithForceCancelAfter sets how long after an accepted cancel a run that
 // has not ended is force-cancelled, and how long after a force-cancel it
 // is given up (NewRecoverer; default DefaultForceCancelAfter).
 func WithForceCancelAfter(d time.Duration) Option {
-	return Option{"WithForceCancelAfter", func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("duration %s is not positive", d)
-		}
-		s.forceAfter = d
-		return nil
-	}}
+	return positive("WithForceCancelAfter", d, func(s *settings) { s.forceAfter = d })
 }
 
 // WithPollInterval sets how often a waiting action reads a run again
 // (NewRecoverer; default DefaultPollInterval). A longer x-poll-interval
 // from GitHub wins.
 func WithPollInterval(d time.Duration) Option {
-	return Option{"WithPollInterval", func(s *settings) error {
-		if d <= 0 {
-			return fmt.Errorf("duration %s is not positive", d)
-		}
-		s.poll = d
-		return nil
-	}}
+	return positive("WithPollInterval", d, func(s *settings) { s.poll = d })
 }
 
 // WithRateFloor sets the part of the core rate limit below which the check
@@ -263,6 +233,18 @@ func WithEnableManuallyDisabled(on bool) Option {
 func WithLintIgnore(patterns ...string) Option {
 	return Option{"WithLintIgnore", func(s *settings) error {
 		s.lintIgnore = append(s.lintIgnore, patterns...)
+		return nil
+	}}
+}
+
+// positive is the Option name that sets a duration d, which must be
+// positive.
+func positive(name string, d time.Duration, set func(*settings)) Option {
+	return Option{name, func(s *settings) error {
+		if d <= 0 {
+			return fmt.Errorf("duration %s is not positive", d)
+		}
+		set(s)
 		return nil
 	}}
 }
