@@ -13,8 +13,11 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
+
+	"github.com/uras-dev/uras/internal/fsutil"
 )
 
 // canKillDaemon is true where /proc proves which process is the daemon.
@@ -28,11 +31,16 @@ type proc struct {
 }
 
 // provenDaemon reads home/pm2.pid and proves the process is the PM2
-// daemon of home: its title names home (godPID).
+// daemon of home: its title names home (godPID), and it started before
+// pm2.pid was written (the daemon writes the file once it runs), so that a
+// pid file left by a dead daemon never names a process that was given its
+// pid since. Node cuts a long title short, so the title alone cannot tell
+// two homes with a long common prefix apart; the start time can.
 func provenDaemon(home string) (proc, error) {
+	pidPath := filepath.Join(home, PIDFile)
 	info := daemonInfo(home)
 	if info.PID <= 1 {
-		return proc{}, fmt.Errorf("pm2: daemon pid: %s holds no pid of a running process", filepath.Join(home, PIDFile))
+		return proc{}, fmt.Errorf("pm2: daemon pid: %s holds no pid of a running process", pidPath)
 	}
 	if godPID(home) != info.PID {
 		return proc{}, fmt.Errorf("pm2: pid %d of %s is not the PM2 daemon of %s (its title: %q)", info.PID, PIDFile, home, excerpt(procCmdline(info.PID), 200))
@@ -41,7 +49,53 @@ func provenDaemon(home string) (proc, error) {
 	if err != nil {
 		return proc{}, err
 	}
+	fi, err := os.Stat(pidPath)
+	if err != nil {
+		return proc{}, fmt.Errorf("pm2: daemon pid: %w", err)
+	}
+	started, err := procStartTime(st.start)
+	if err != nil {
+		return proc{}, err
+	}
+	if started.After(fi.ModTime().Add(pidFileSlack)) {
+		return proc{}, fmt.Errorf("pm2: pid %d of %s started after %s was written (%s > %s): the pid file is stale and the pid another process's",
+			info.PID, PIDFile, PIDFile, started.Format(time.RFC3339), fi.ModTime().Format(time.RFC3339))
+	}
 	return proc{pid: info.PID, start: st.start}, nil
+}
+
+// provenDaemonPID is the pid of the daemon of home, proven (provenDaemon).
+func provenDaemonPID(home string) (int, error) {
+	d, err := provenDaemon(home)
+	return d.pid, err
+}
+
+// pidFileSlack is how much later than pm2.pid's mtime the daemon may seem
+// to have started: the boot time /proc gives is whole seconds, and the
+// wall clock may have been stepped since.
+const pidFileSlack = 2 * time.Second
+
+// userHZ is the unit of the start times in /proc/<pid>/stat (USER_HZ,
+// 100 on every Linux architecture Go supports).
+const userHZ = 100
+
+// procStartTime turns a start time from /proc/<pid>/stat into wall time,
+// with the boot time of /proc/stat.
+func procStartTime(ticks uint64) (time.Time, error) {
+	b, err := fsutil.ReadFile("/proc/stat", maxProcFile)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("pm2: boot time: %w", err)
+	}
+	for line := range strings.Lines(string(b)) {
+		if v, ok := strings.CutPrefix(line, "btime "); ok {
+			sec, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+			if err != nil {
+				break
+			}
+			return time.Unix(sec, 0).Add(time.Duration(ticks) * time.Second / userHZ), nil
+		}
+	}
+	return time.Time{}, errors.New("pm2: boot time: /proc/stat has no btime")
 }
 
 // alive reports whether p is still the process it was, and not a zombie.

@@ -12,3 +12,7 @@ import (
 const canKillDaemon = false
 
 func killDaemon(context.Context, string) error { return errors.ErrUnsupported }
+
+// provenDaemonPID cannot prove here which process is the daemon: nothing
+// is signalled through pm2.pid.
+func provenDaemonPID(string) (int, error) { return 0, errors.ErrUnsupported }

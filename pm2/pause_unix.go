@@ -3,13 +3,7 @@
 package pm2
 
 import (
-	"errors"
 	"fmt"
-	"os"
-	"path/filepath"
-	"runtime"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -18,7 +12,7 @@ import (
 // truncates it, then lets it go on (SIGCONT). The daemon writes every
 // process's log and its own, so nothing is lost; the apps meanwhile block
 // at most on a full pipe. The PID comes from home/pm2.pid and, on Linux,
-// is checked to be a PM2 daemon first. When the daemon is not running the
+// is proven to be the daemon of home first (elsewhere the pause fails). When the daemon is not running the
 // pause does nothing.
 func PauseDaemon(home string) func() (func(), error) {
 	return func() (func(), error) {
@@ -47,23 +41,10 @@ func continueDaemon(home string) error {
 	return nil
 }
 
-// daemonPID reads home/pm2.pid and, on Linux, checks that the process is a
-// PM2 daemon (its title names PM2), so a recycled pid is never signalled.
+// daemonPID is the pid in home/pm2.pid once proven to be the PM2 daemon
+// of home (on Linux: its title names home and it started before the pid
+// file was written; elsewhere nothing proves it, and nothing is
+// signalled), so that a stale pid file never gets a stranger signalled.
 func daemonPID(home string) (int, error) {
-	path := filepath.Join(home, PIDFile)
-	b, err := os.ReadFile(path)
-	if err != nil {
-		return 0, err
-	}
-	pid, err := strconv.Atoi(strings.TrimSpace(string(b)))
-	if err != nil || pid <= 0 {
-		return 0, fmt.Errorf("bad pid file %s", path)
-	}
-	if runtime.GOOS == "linux" {
-		title, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "cmdline"))
-		if err != nil || !strings.Contains(string(title), "PM2") {
-			return 0, errors.New("pid " + strconv.Itoa(pid) + " is not a running PM2 daemon")
-		}
-	}
-	return pid, nil
+	return provenDaemonPID(home)
 }
