@@ -8,7 +8,9 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
+	"time"
 
 	"github.com/uras-dev/uras/internal/fsutil"
 	"github.com/uras-dev/uras/redundancy"
@@ -168,4 +170,35 @@ func uniq(names []string) []string {
 		}
 	}
 	return out
+}
+
+// DumpUnreadableSuffix is added (with the time, in Unix seconds) to the
+// name of a dump file that does not decode when uras sets it aside before
+// pm2 resurrect, which deletes a dump file it cannot parse.
+const DumpUnreadableSuffix = ".uras-unreadable-"
+
+// keepUnreadableDumps moves dump.pm2 and dump.pm2.bak aside (renamed
+// DumpUnreadableSuffix + the time) when they are regular files that do not
+// decode: pm2 resurrect would delete them. Moved aside, they read as
+// missing to PM2, which is what deleting them meant to it.
+func keepUnreadableDumps(home string, now time.Time) error {
+	if home == "" {
+		return nil
+	}
+	for _, name := range []string{DumpFile, DumpBackup} {
+		path := filepath.Join(home, name)
+		d := ReadDump(path)
+		if d.Err == nil {
+			continue
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || !fi.Mode().IsRegular() {
+			continue // not a file PM2 could read and delete
+		}
+		aside := path + DumpUnreadableSuffix + strconv.FormatInt(now.Unix(), 10)
+		if err := os.Rename(path, aside); err != nil {
+			return fmt.Errorf("pm2: set the unreadable %s aside before pm2 resurrect deletes it: %w", name, err)
+		}
+	}
+	return nil
 }

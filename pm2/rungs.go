@@ -88,7 +88,7 @@ func (r *Recoverer) sources(name string, v guardView, rep redundancy.Report) []a
 		case ds.kind == fromDump:
 			// pm2 resurrect with the daemon up starts the dumped apps it lacks.
 			out = append(out, appSource{from: ds.kind, label: DumpFile + " (pm2 resurrect)", verb: VerbResurrect,
-				start: func(ctx context.Context) error { return r.client.Resurrect(ctx) }})
+				start: r.resurrect})
 		}
 	}
 	if r.ecosystemUsable(name, rep) {
@@ -167,8 +167,7 @@ func (r *Recoverer) ifMissing(name string, start func(context.Context) error) fu
 // apps, or bring the daemon back empty when nothing can restore them.
 func (r *Recoverer) daemonDownRungs(v guardView, rep redundancy.Report) []rung {
 	resurrect := func(why string) redundancy.Action {
-		return redundancy.Action{Verb: VerbResurrect, Subject: SubjectDaemon, Reason: why,
-			Do: func(ctx context.Context) error { return r.client.Resurrect(ctx) }}
+		return redundancy.Action{Verb: VerbResurrect, Subject: SubjectDaemon, Reason: why, Do: r.resurrect}
 	}
 	home := r.cfg.Home
 	hasEco := r.cfg.Ecosystem != "" && !rep.Has(ProblemEcosystemMissing) && !rep.Has(ProblemEcosystemInvalid)
@@ -290,4 +289,13 @@ func listed(v guardView) string {
 		return "its apps"
 	}
 	return strings.Join(v.want, ", ")
+}
+
+// resurrect runs pm2 resurrect, first setting aside the dump files that do
+// not decode, which PM2 would delete (see keepUnreadableDumps).
+func (r *Recoverer) resurrect(ctx context.Context) error {
+	if err := keepUnreadableDumps(r.cfg.Home, r.cfg.Clock.Now()); err != nil {
+		return err
+	}
+	return r.client.Resurrect(ctx)
 }
