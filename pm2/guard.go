@@ -160,6 +160,10 @@ func (g *guard) save(ctx context.Context) error {
 		case <-t.C:
 		}
 	}
+	var before []dumpSnapshot
+	if g.cfg.Home != "" {
+		before = snapshotDumps(g.cfg.Home)
+	}
 	if err := g.client.Save(ctx); err != nil {
 		return err
 	}
@@ -173,14 +177,14 @@ func (g *guard) save(ctx context.Context) error {
 	dumpPath, bakPath := filepath.Join(g.cfg.Home, DumpFile), filepath.Join(g.cfg.Home, DumpBackup)
 	dump := ReadDump(dumpPath)
 	if !dump.Covers(want) {
-		// An app went away between our look and PM2's: undo the save.
-		if ReadDump(bakPath).Covers(want) {
-			if err := copyFile(bakPath, dumpPath); err != nil {
-				return fmt.Errorf("pm2: save wrote a dump lacking %s, and restoring the previous one failed: %w",
-					strings.Join(dump.Lacks(want), ", "), err)
-			}
+		// An app went away between our look and PM2's: undo the save,
+		// both files (PM2 moved the previous dump over the backup, which
+		// may have been the only complete list).
+		if err := restoreDumps(before); err != nil {
+			return fmt.Errorf("pm2: save wrote a dump lacking %s, and putting the previous dump files back failed: %w",
+				strings.Join(dump.Lacks(want), ", "), err)
 		}
-		return fmt.Errorf("%w: pm2 save wrote a dump lacking %s; the previous dump was put back",
+		return fmt.Errorf("%w: pm2 save wrote a dump lacking %s; the previous dump files were put back",
 			ErrSaveRefused, strings.Join(dump.Lacks(want), ", "))
 	}
 	if !ReadDump(bakPath).Covers(want) {
@@ -276,4 +280,44 @@ func copyFile(src, dst string) error {
 		return fmt.Errorf("pm2: copy %s to %s: %w", filepath.Base(src), filepath.Base(dst), err)
 	}
 	return nil
+}
+
+// dumpSnapshot is a dump file as it was before a save: its bytes and mode,
+// or that it did not exist (or could not be read, and is left alone).
+type dumpSnapshot struct {
+	path   string
+	data   []byte
+	mode   os.FileMode
+	exists bool
+}
+
+// snapshotDumps reads dump.pm2 and dump.pm2.bak of home as they are.
+func snapshotDumps(home string) []dumpSnapshot {
+	var out []dumpSnapshot
+	for _, name := range []string{DumpFile, DumpBackup} {
+		s := dumpSnapshot{path: filepath.Join(home, name)}
+		fi, err := os.Stat(s.path)
+		if err == nil && fi.Mode().IsRegular() {
+			if b, err := fsutil.ReadFile(s.path, MaxDumpSize); err == nil {
+				s.data, s.mode, s.exists = b, fi.Mode().Perm(), true
+			}
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// restoreDumps writes back, atomically, the files snapshotDumps read. A
+// file that did not exist (or could not be read) is left as it is now.
+func restoreDumps(snaps []dumpSnapshot) error {
+	var errs []error
+	for _, s := range snaps {
+		if !s.exists {
+			continue
+		}
+		if err := fsutil.WriteFileAtomic(s.path, s.data, s.mode); err != nil {
+			errs = append(errs, fmt.Errorf("pm2: put %s back: %w", filepath.Base(s.path), err))
+		}
+	}
+	return errors.Join(errs...)
 }

@@ -2,6 +2,7 @@ package pm2_test
 
 import (
 	"context"
+	"encoding/json"
 	"os"
 	"path/filepath"
 	"slices"
@@ -304,4 +305,38 @@ func TestCheckerDaemonTimeoutIsNotTheCheckTimeout(t *testing.T) {
 	assert.Contains(t, rep.Findings[0].Detail, "within 50ms")
 	assert.Zero(t, fake.CallCount("List"), "a daemon that does not answer a ping is not asked for its list")
 	assert.NoError(t, ctx.Err(), "the check did not use its own hour")
+}
+
+// A save that loses an app puts both dump files back as they were before
+// it: when the dump it replaced already lacked an app (dump.pm2.bak was
+// the only complete list), nothing PM2's save moved into the backup is
+// lost.
+func TestGuardedSaveThatLostAnAppKeepsTheOnlyCompleteBackup(t *testing.T) {
+	t.Parallel()
+	g := newGrig(t, pm2.Config{Apps: threeApps}, threeProcs()...)
+	ctx := context.Background()
+	// dump.pm2 lacks api (a save by hand while it was away); the backup
+	// is complete.
+	dumpPath := filepath.Join(g.home, pm2.DumpFile)
+	b, err := os.ReadFile(dumpPath)
+	require.NoError(t, err)
+	var entries []map[string]any
+	require.NoError(t, json.Unmarshal(b, &entries))
+	entries = slices.DeleteFunc(entries, func(e map[string]any) bool { return e["name"] == "api" })
+	b, err = json.Marshal(entries)
+	require.NoError(t, err)
+	require.NoError(t, os.WriteFile(dumpPath, b, 0o600))
+
+	racy := racySave{FakeClient: g.fake, victim: "api"}
+	r := pm2.NewRecoverer(racy, g.cfg)
+	require.NoError(t, g.fake.Stop(ctx, "web"))
+	actions, err := r.Plan(ctx, g.c.Check(ctx))
+	require.NoError(t, err)
+	require.Equal(t, []string{"pm2.restart web", "pm2.save dump.pm2"}, verbs(actions))
+	require.NoError(t, actions[0].Do(ctx))
+	err = actions[1].Do(ctx)
+	require.ErrorIs(t, err, pm2.ErrSaveRefused)
+	dump, bak := g.files()
+	assert.ElementsMatch(t, []string{"web", "api", "worker"}, bak, "the only complete list stays in dump.pm2.bak")
+	assert.ElementsMatch(t, []string{"web", "worker"}, dump, "dump.pm2 is as it was")
 }
