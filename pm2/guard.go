@@ -321,3 +321,38 @@ func restoreDumps(snaps []dumpSnapshot) error {
 	}
 	return errors.Join(errs...)
 }
+
+// update runs pm2 update, which saves the process list as it runs: only
+// while every app of the guarded set is online (read again now, not at
+// the check), and, when the dump it wrote lacks one of them, with both
+// dump files put back as they were.
+func (g *guard) update(ctx context.Context, u Updater) error {
+	v := g.view(ctx)
+	procs, err := g.client.List(ctx)
+	if err != nil {
+		return fmt.Errorf("%w: pm2 update: the daemon's list cannot be read: %w", ErrSaveRefused, err)
+	}
+	want := v.want
+	if len(want) == 0 {
+		want = liveNames(procs)
+	}
+	if why := notReady(procs, want, g.cfg); len(why) > 0 {
+		return fmt.Errorf("%w: pm2 update saves the process list: %s (guarded: %s)", ErrSaveRefused, strings.Join(why, ", "), v.from)
+	}
+	if g.cfg.Home == "" {
+		return u.Update(ctx)
+	}
+	before := snapshotDumps(g.cfg.Home)
+	if err := u.Update(ctx); err != nil {
+		return err
+	}
+	if dump := ReadDump(filepath.Join(g.cfg.Home, DumpFile)); !dump.Covers(want) {
+		if err := restoreDumps(before); err != nil {
+			return fmt.Errorf("pm2: pm2 update wrote a dump lacking %s, and putting the previous dump files back failed: %w",
+				strings.Join(dump.Lacks(want), ", "), err)
+		}
+		return fmt.Errorf("pm2: pm2 update wrote a dump lacking %s; the previous dump files were put back",
+			strings.Join(dump.Lacks(want), ", "))
+	}
+	return nil
+}

@@ -116,5 +116,5 @@ func (r *Recoverer) updateDaemon(rep redundancy.Report) (redundancy.Action, bool
 		}
 	}
 	return redundancy.Action{Verb: VerbUpdate, Subject: SubjectDaemon, Reason: reason,
-		Do: func(ctx context.Context) error { return u.Update(ctx) }}, true
+		Do: func(ctx context.Context) error { return r.guard.update(ctx, u) }}, true
 }

@@ -7,7 +7,8 @@ import "context"
 // launches a new one and resurrects the list. It frees a daemon that
 // leaked memory. CLI is an Updater, and Native is one through its
 // fallback. Note that the save replaces dump.pm2 with what runs at that
-// moment: the Recoverer plans it only while every expected app is fine.
+// moment: the Recoverer plans it only while every expected app is fine,
+// and runs it only if they still are when it acts.
 type Updater interface {
 	Update(ctx context.Context) error
 }
