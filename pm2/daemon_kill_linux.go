@@ -206,3 +206,22 @@ func waitProcsGone(ctx context.Context, ps []proc) bool {
 		}
 	}
 }
+
+// waitStopped waits (at most limit) until pid is stopped ('T' in
+// /proc/<pid>/stat), as it is once a SIGSTOP has landed.
+func waitStopped(pid int, limit time.Duration) bool {
+	deadline := time.Now().Add(limit)
+	for {
+		st, err := readProcStat(pid)
+		if err != nil {
+			return false
+		}
+		if st.state == 'T' {
+			return true
+		}
+		if time.Now().After(deadline) {
+			return false
+		}
+		time.Sleep(time.Millisecond) // waits on the kernel, not on a clock under test
+	}
+}

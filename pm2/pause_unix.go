@@ -5,7 +5,11 @@ package pm2
 import (
 	"fmt"
 	"syscall"
+	"time"
 )
+
+// pauseWait bounds how long PauseDaemon waits for the daemon to stop.
+const pauseWait = time.Second
 
 // PauseDaemon returns a RotateOptions.Pause that stops the PM2 daemon of
 // home (SIGSTOP) for the instant RotateLog reads a log's last bytes and
@@ -23,7 +27,14 @@ func PauseDaemon(home string) func() (func(), error) {
 		if err := syscall.Kill(pid, syscall.SIGSTOP); err != nil {
 			return nil, fmt.Errorf("pause pm2 daemon %d: %w", pid, err)
 		}
-		return func() { _ = syscall.Kill(pid, syscall.SIGCONT) }, nil
+		resume := func() { _ = syscall.Kill(pid, syscall.SIGCONT) }
+		// SIGSTOP lands asynchronously: a write the daemon has under way
+		// when kill returns still reaches the log. Wait until it is stopped.
+		if !waitStopped(pid, pauseWait) {
+			resume()
+			return nil, fmt.Errorf("pause pm2 daemon %d: not stopped within %s", pid, pauseWait)
+		}
+		return resume, nil
 	}
 }
 
