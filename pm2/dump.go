@@ -147,6 +147,10 @@ func dumpFindings(v guardView, procs []Process, daemonUp bool, noApps bool) []re
 // replaced, so that nothing the user had is lost.
 const DumpReplaced = "dump.pm2.uras-replaced"
 
+// DumpBackupReplaced is where uras keeps a dump.pm2.bak it replaces with a
+// complete dump.pm2 when the backup lists an app dump.pm2 does not.
+const DumpBackupReplaced = "dump.pm2.bak.uras-replaced"
+
 // restoreDumpBackup copies dump.pm2.bak over dump.pm2 (atomically), first
 // keeping a non-empty dump.pm2 as DumpReplaced.
 func restoreDumpBackup(home string) error {

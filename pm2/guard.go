@@ -188,7 +188,7 @@ func (g *guard) save(ctx context.Context) error {
 			ErrSaveRefused, strings.Join(dump.Lacks(want), ", "))
 	}
 	if !ReadDump(bakPath).Covers(want) {
-		if err := copyFile(dumpPath, bakPath); err != nil {
+		if err := replaceBackup(g.cfg.Home); err != nil {
 			return fmt.Errorf("pm2: repair dump.pm2.bak after the save: %w", err)
 		}
 	}
@@ -210,8 +210,22 @@ func (g *guard) repairBackupAction(reason string) redundancy.Action {
 			if v.covers(v.bak) {
 				return nil // repaired meanwhile
 			}
-			return copyFile(v.dump.Path, v.bak.Path)
+			return replaceBackup(g.cfg.Home)
 		}}
+}
+
+// replaceBackup copies dump.pm2 over dump.pm2.bak, first keeping the
+// backup as DumpBackupReplaced when it lists an app dump.pm2 does not (or
+// does not decode): a repair of the backup erases no app.
+func replaceBackup(home string) error {
+	dumpPath, bakPath := filepath.Join(home, DumpFile), filepath.Join(home, DumpBackup)
+	bak := ReadDump(bakPath)
+	if bak.Exists && (bak.Err != nil || len(ReadDump(dumpPath).Lacks(uniq(bak.Names))) > 0) {
+		if err := copyFile(bakPath, filepath.Join(home, DumpBackupReplaced)); err != nil {
+			return fmt.Errorf("pm2: keep the replaced dump.pm2.bak: %w", err)
+		}
+	}
+	return copyFile(dumpPath, bakPath)
 }
 
 // record makes the apps of a healthy daemon the known-good list: with

@@ -340,3 +340,20 @@ func TestGuardedSaveThatLostAnAppKeepsTheOnlyCompleteBackup(t *testing.T) {
 	assert.ElementsMatch(t, []string{"web", "api", "worker"}, bak, "the only complete list stays in dump.pm2.bak")
 	assert.ElementsMatch(t, []string{"web", "worker"}, dump, "dump.pm2 is as it was")
 }
+
+// Repairing dump.pm2.bak never erases an app only it lists: a backup
+// that lacks a guarded app but lists one dump.pm2 lacks is kept aside
+// before the complete dump replaces it.
+func TestGuardRepairOfTheBackupKeepsWhatOnlyItLists(t *testing.T) {
+	t.Parallel()
+	g := newGrig(t, pm2.Config{Apps: threeApps}, threeProcs()...)
+	require.NoError(t, os.WriteFile(filepath.Join(g.home, pm2.DumpBackup), []byte(`[{"name":"web"},{"name":"legacy"}]`), 0o600))
+	rep, ran, err := g.step(t)
+	require.NoError(t, err)
+	assert.Equal(t, []string{bakLacking}, problems(rep))
+	assert.Equal(t, []string{"pm2.repair-dump-backup dump.pm2.bak"}, ran)
+	_, bak := g.files()
+	assert.ElementsMatch(t, []string{"web", "api", "worker"}, bak)
+	kept := pm2.ReadDump(filepath.Join(g.home, pm2.DumpBackupReplaced))
+	assert.Equal(t, []string{"web", "legacy"}, kept.Names, "legacy is kept")
+}
