@@ -96,11 +96,16 @@ func dumpFindings(v guardView, procs []Process, daemonUp bool, noApps bool) []re
 			}
 		}
 	}
+	dump, bak := v.dump, v.bak
 	if len(want) == 0 {
-		return nil
+		if dump.Err == nil {
+			return nil
+		}
+		// Nothing is guarded yet, but the dump held apps once.
+		return []redundancy.Finding{{Subject: DumpFile, Problem: ProblemDumpEmpty, Status: redundancy.StatusDegraded,
+			Detail: "dump.pm2 is unreadable: " + dump.Err.Error()}}
 	}
 	var out []redundancy.Finding
-	dump, bak := v.dump, v.bak
 	f := redundancy.Finding{Subject: DumpFile, Status: redundancy.StatusDegraded}
 	switch {
 	case !dump.Exists:

@@ -145,6 +145,11 @@ func (g *guard) save(ctx context.Context) error {
 		if len(want) == 0 {
 			want = liveNames(procs)
 		}
+		if len(want) == 0 {
+			// Nothing guarded and nothing running: pm2 save would write no
+			// app (PM2 refuses an empty list over an existing dump).
+			return fmt.Errorf("%w: the daemon runs no app and no app is guarded: nothing to save", ErrSaveRefused)
+		}
 		why := notReady(procs, want, g.cfg)
 		if len(why) == 0 {
 			break

@@ -10,7 +10,8 @@ import (
 // or ran there with apps to bring back.
 type HomeState struct {
 	Home string
-	// Dump: dump.pm2 (or, failing it, dump.pm2.bak) lists at least one app.
+	// Dump: dump.pm2 or dump.pm2.bak lists at least one app, or does not
+	// decode.
 	Dump bool
 	// PIDFile: pm2.pid exists (a daemon runs, or died without cleaning up).
 	PIDFile bool
@@ -23,7 +24,13 @@ type HomeState struct {
 // InspectHome looks at home without starting anything.
 func InspectHome(ctx context.Context, home string) HomeState {
 	s := HomeState{Home: home}
-	s.Dump = ReadDump(filepath.Join(home, DumpFile)).Usable() || ReadDump(filepath.Join(home, DumpBackup)).Usable()
+	// A dump file that does not decode (cut short by a full disk) held
+	// apps too: it is something to watch.
+	for _, name := range []string{DumpFile, DumpBackup} {
+		if d := ReadDump(filepath.Join(home, name)); d.Usable() || d.Err != nil {
+			s.Dump = true
+		}
+	}
 	if _, err := os.Stat(filepath.Join(home, PIDFile)); err == nil {
 		s.PIDFile = true
 	}
