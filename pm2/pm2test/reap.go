@@ -17,8 +17,9 @@ package pm2test
 //     start time recorded in the directory) is gone, and they are reaped.
 //
 // Reaping signals only processes proven to belong to the directory: the
-// daemon named by its pm2.pid whose title is "PM2 ...: God Daemon (<home>)",
-// and processes whose command line names the directory or whose
+// daemon named by its pm2.pid whose title is "PM2 ...: God Daemon (<home>)"
+// (or as much of it as Node could write) and whose environment holds
+// PM2_HOME=<home>, and processes whose command line names the directory or whose
 // environment holds PM2_HOME=<home>.
 
 import (
@@ -132,7 +133,7 @@ func reapOrphans(tmp string) (reaped []string) {
 // to be them) and removes dir.
 func reapDir(dir string) {
 	home := filepath.Join(dir, "h")
-	if pid := pidFromFile(filepath.Join(home, pm2PIDFile)); pid > 0 && isDaemonOf(pid, home) {
+	if pid := pidFromFile(filepath.Join(home, pm2PIDFile)); pid > 0 && isDaemonOf(pid, home) && hasHome(pid, home) {
 		_ = signal(pid, sigKill)
 	}
 	for _, pid := range processesOf(dir, home) {

@@ -48,7 +48,6 @@ func processesOf(dir, home string) []int {
 		return nil
 	}
 	self := os.Getpid()
-	env := []byte("\x00PM2_HOME=" + home + "\x00")
 	var out []int
 	for _, e := range entries {
 		pid, err := strconv.Atoi(e.Name())
@@ -59,10 +58,16 @@ func processesOf(dir, home string) []int {
 			out = append(out, pid)
 			continue
 		}
-		if b, err := os.ReadFile(filepath.Join("/proc", e.Name(), "environ")); err == nil &&
-			bytes.Contains(append([]byte{0}, b...), env) {
+		if hasHome(pid, home) {
 			out = append(out, pid)
 		}
 	}
 	return out
+}
+
+// hasHome reports whether pid's environment holds PM2_HOME=home (PM2's
+// launchDaemon sets it for the daemon, which passes it to the apps).
+func hasHome(pid int, home string) bool {
+	b, err := os.ReadFile(filepath.Join("/proc", strconv.Itoa(pid), "environ"))
+	return err == nil && bytes.Contains(append([]byte{0}, b...), []byte("\x00PM2_HOME="+home+"\x00"))
 }

@@ -11,3 +11,4 @@ func newGroup() *syscall.SysProcAttr   { return nil }
 func startTime(int) (uint64, bool)     { return 0, false }
 func cmdline(int) string               { return "" }
 func processesOf(string, string) []int { return nil }
+func hasHome(int, string) bool         { return false }
