@@ -137,7 +137,13 @@ func (c *Checker) applyDelivered(wfs []WorkflowInfo, branch string, runs []deliv
 }
 
 // newerRun reports whether a is a newer run than b, or the same run
-// further along: a later attempt, a later status, or a later update.
+// further along: a later attempt, completed over not yet, a later update,
+// or (in the same second) a later status.
+//
+// Statuses alone do not order an attempt's life: a run goes from
+// in_progress back to waiting when a later job awaits a reviewer or a
+// deployment protection rule, so updated_at decides between two readings
+// of a run that has not ended.
 func newerRun(a, b RunInfo) bool {
 	if a.ID != b.ID {
 		if !a.Created.Equal(b.Created) {
@@ -148,13 +154,17 @@ func newerRun(a, b RunInfo) bool {
 	if a.Attempt != b.Attempt {
 		return a.Attempt > b.Attempt
 	}
-	if ra, rb := a.Status.rank(), b.Status.rank(); ra != rb {
-		return ra > rb
+	if ac, bc := a.Status == RunCompleted, b.Status == RunCompleted; ac != bc {
+		return ac
 	}
-	return a.Updated.After(b.Updated)
+	if !a.Updated.Equal(b.Updated) {
+		return a.Updated.After(b.Updated)
+	}
+	return a.Status.rank() > b.Status.rank()
 }
 
-// rank orders statuses along a run's life.
+// rank orders statuses along a run's life, for two readings made in the
+// same second.
 func (s RunStatus) rank() int {
 	switch s {
 	case RunCompleted:

@@ -478,3 +478,37 @@ func (p plainAPI) ForceCancelWorkflowRunByID(context.Context, string, string, in
 func (p plainAPI) CreateWorkflowDispatchEventByID(ctx context.Context, o, r string, id int64, ev github.CreateWorkflowDispatchEventRequest) (*github.Response, error) {
 	return p.Actions.CreateWorkflowDispatchEventByID(ctx, o, r, id, ev)
 }
+
+// GitHub re-runs a run only for a month after it was created (403 after):
+// an older failed run goes straight to the backup dispatch, or escalates,
+// instead of failing a doomed re-run cycle after cycle.
+func TestFailedRunOverAMonthOldIsNotReRun(t *testing.T) {
+	t.Parallel()
+	e := newEnv(t)
+	_, runID := e.workflow("ci.yml", ghactions.ConclusionFailure)
+	e.workflow("backup.yml", "")
+	e.repo.Workflows = []string{"ci.yml"}
+	e.clock.Advance(ghtest.RerunWindow + time.Hour)
+	c := e.checker(ghactions.WithStuckAfter(time.Hour))
+	r, err := ghactions.NewRecoverer(c, ghactions.WithMaxReruns(2), ghactions.WithBackupWorkflow("backup.yml"))
+	require.NoError(t, err)
+	o, _ := e.orchestrate(c, r, testPolicy())
+
+	st := e.tick(o, time.Minute)
+	require.NotEmpty(t, st.History, st.Report.Summary)
+	assert.Equal(t, ghactions.VerbDispatchWorkflow, st.History[0].Verb)
+	assert.True(t, st.History[0].OK(), st.History[0].Error)
+	calls := e.takeCalls()
+	assert.Zero(t, countCalls(calls, http.MethodPost, "/rerun-failed-jobs"), "no re-run GitHub must refuse: %v", calls)
+	assert.Equal(t, 1, countCalls(calls, http.MethodPost, "/dispatches"))
+	run, _ := e.srv.Run(runID)
+	assert.Equal(t, 1, run.Attempt)
+
+	// Without a backup workflow: escalated at once.
+	c2 := e.checker()
+	r2, err := ghactions.NewRecoverer(c2)
+	require.NoError(t, err)
+	rep := c2.Check(context.Background())
+	_, err = r2.Plan(context.Background(), rep)
+	require.ErrorIs(t, err, ghactions.ErrRecoverySpent)
+}

@@ -32,16 +32,22 @@ var (
 	ErrDisabledByPerson = errors.New("ghactions: workflow disabled by a person")
 )
 
+// RerunWindow is how long after it was created GitHub re-runs a run: it
+// refuses (403, "created over a month ago") after. An older failed run
+// goes straight to the backup dispatch.
+const RerunWindow = 30 * 24 * time.Hour
+
 // Recoverer plans repairs for a Checker's findings:
 //
 //   - a workflow disabled for inactivity or in a fork: enable it;
 //     disabled_manually only with WithEnableManuallyDisabled(true);
 //   - a failed newest run: re-run its failed jobs while its run_attempt is
-//     at most WithMaxReruns; then dispatch the WithBackupWorkflow workflow
-//     on the branch, once per failed run (enabling it first if GitHub
-//     disabled it); then nothing: when the plan is otherwise empty, Plan
-//     returns an error wrapping ErrRecoverySpent (and so
-//     redundancy.ErrExhausted): the orchestrator escalates;
+//     at most WithMaxReruns and it is younger than RerunWindow; then
+//     dispatch the WithBackupWorkflow workflow on the branch, once per
+//     failed run (enabling it first if GitHub disabled it); then nothing:
+//     when the plan is otherwise empty, Plan returns an error wrapping
+//     ErrRecoverySpent (and so redundancy.ErrExhausted): the orchestrator
+//     escalates;
 //   - a stuck run (queued or in progress past the bound): cancel it, and
 //     once it has ended start it afresh. Cancellation is asynchronous: the
 //     cancel action waits for the run to end (WithCancelWait) and never
@@ -222,7 +228,7 @@ func (r *Recoverer) failed(obs Observation, w WorkflowInfo, reason string, enabl
 		return nil, false, nil
 	}
 	repo := r.c.repo
-	if run.Attempt <= r.s.maxReruns {
+	if run.Attempt <= r.s.maxReruns && obs.Time.Sub(run.Created) < RerunWindow {
 		return []planned{{stepStart, redundancy.Action{
 			Verb: VerbRerunFailedJobs, Subject: w.Path,
 			Reason: fmt.Sprintf("%s (re-run %d of %d)", reason, run.Attempt, r.s.maxReruns),

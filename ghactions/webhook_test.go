@@ -6,6 +6,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha1"
 	"encoding/hex"
+	"encoding/json"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
@@ -343,4 +344,44 @@ func FuzzWebhook(f *testing.F) {
 			t.Fatalf("answered %d to a delivery signed %q", rec.Code, sig)
 		}
 	})
+}
+
+// A run that went on from in_progress to waiting (a later job awaits a
+// required reviewer) is waiting, whatever an earlier in_progress delivery
+// said: it is not stuck, not cancelled, not started afresh. A status does
+// not rank a run's life; its updated_at does.
+func TestAWaitingRunIsNotUndoneByAnEarlierInProgressDelivery(t *testing.T) {
+	t.Parallel()
+	he := newHookEnv(t, true)
+	wf, _ := he.workflow("deploy.yml", ghactions.ConclusionSuccess)
+	require.Equal(t, redundancy.StatusHealthy, he.tick(he.o, 0).Status)
+
+	run := he.srv.AddRun(owner, name, ghtest.Run{WorkflowID: wf, Branch: branch, Status: ghactions.RunInProgress})
+	early, _ := he.srv.WorkflowRunPayload(run, "in_progress")
+	he.clock.Advance(time.Minute)
+	he.srv.UpdateRun(run, func(r *ghtest.Run) { r.Status = ghactions.RunWaiting })
+	he.clock.Advance(2 * ghactions.DefaultStuckAfter)
+
+	for i, full := range []bool{true, false} {
+		// The same event redelivered (another body: the webhook drops
+		// duplicates).
+		var m map[string]any
+		require.NoError(t, json.Unmarshal(early, &m))
+		m["redelivery"] = i
+		body, err := json.Marshal(m)
+		require.NoError(t, err)
+		code, err := ghtest.Deliver(context.Background(), he.public.Client(), he.public.URL, "workflow_run", body, hookSecret)
+		require.NoError(t, err)
+		require.Equal(t, http.StatusAccepted, code)
+		d := time.Duration(0)
+		if full {
+			d = ghactions.SafetyNetInterval
+		}
+		st := he.tick(he.o, d)
+		assert.NotContains(t, problems(st.Report), ghactions.ProblemRunStuck, "full reading %v: %s", full, st.Report.Summary)
+		assert.Empty(t, st.History, "full reading %v", full)
+	}
+	r, _ := he.srv.Run(run)
+	assert.Equal(t, ghactions.RunWaiting, r.Status)
+	assert.True(t, r.CancelRequested.IsZero(), "never cancelled")
 }

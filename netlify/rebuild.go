@@ -10,9 +10,9 @@ import (
 	"github.com/uras-dev/uras/redundancy"
 )
 
-// FailedStreak counts the failed production deploys at the head of the
-// site's deploy list (newest first), stopping at the first that did not
-// fail; it follows the list across pages and counts at most limit+1.
+// FailedStreak counts the failed (or cancelled) production deploys at the
+// head of the site's deploy list (newest first), stopping at the first
+// that did neither; it follows the list across pages and counts at most limit+1.
 func FailedStreak(ctx context.Context, c Client, siteID string, limit int) (int, error) {
 	prod := true
 	n, _, err := failedStreak(ctx, c, siteID, ListDeploysOptions{Production: &prod}, limit, "")
@@ -33,7 +33,10 @@ func failedStreak(ctx context.Context, c Client, siteID string, opts ListDeploys
 		if head == nil {
 			head = &d
 		}
-		if !d.State.Failed() && d.ID != asFailed {
+		// A cancelled deploy did not succeed either: a build cancelled
+		// because it was stuck is a spent rebuild, whether the API lists
+		// it as error ("Canceled build") or as cancelled.
+		if !d.State.Failed() && d.State != DeployCancelled && d.ID != asFailed {
 			break
 		}
 		n++

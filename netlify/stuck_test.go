@@ -96,6 +96,27 @@ func TestCancelStuckIsSafeToRepeat(t *testing.T) {
 	assert.Equal(t, 1, h.srv.CallCount("POST /api/v1/deploys/*/cancel"))
 }
 
+// A build cancelled because it was stuck counts against the rebuild limit
+// whichever state the API lists it in (error "Canceled build", or
+// cancelled): a site whose every build stalls is not cancelled and rebuilt
+// for ever.
+func TestCancelledBuildsCountAgainstTheRebuildLimit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, state := range []netlify.DeployState{netlify.DeployError, netlify.DeployCancelled} {
+		h := newHarness(t)
+		h.srv.AddDeploy(h.site, netlify.Deploy{ID: "d1", CreatedAt: t0.Add(-3 * time.Hour)}, true)
+		h.srv.AddDeploy(h.site, netlify.Deploy{ID: "c", CreatedAt: t0.Add(-2 * time.Hour), State: netlify.DeployBuilding}, false)
+		h.srv.SetDeployState(h.site, "c", state, "Canceled build")
+		h.srv.AddDeploy(h.site, netlify.Deploy{ID: "s", CreatedAt: t0.Add(-time.Hour), State: netlify.DeployBuilding}, false)
+		rec := &netlify.Recoverer{Client: h.client(), SiteID: h.site, MaxRebuilds: 1}
+		acts, err := rec.Plan(ctx, redundancy.NewReport("x", redundancy.Finding{Subject: "s", Problem: netlify.ProblemDeployStuck, Status: redundancy.StatusDegraded}))
+		require.ErrorIs(t, err, netlify.ErrRebuildLimit, "cancelled deploy listed as %q", state)
+		require.ErrorIs(t, err, redundancy.ErrExhausted)
+		assert.Empty(t, acts)
+	}
+}
+
 // The rebuild count follows the API's pages: with per_page capped at 100,
 // a limit of 120 rebuilds still stops.
 func TestRebuildLimitCountsAcrossPages(t *testing.T) {

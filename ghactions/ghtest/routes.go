@@ -301,11 +301,21 @@ func (s *Server) rerun(r *http.Request, res *answer) {
 	if !ok {
 		return
 	}
-	if run.v.Status != ghactions.RunCompleted {
+	now := s.clock.Now().UTC()
+	switch {
+	case run.v.Status != ghactions.RunCompleted:
 		res.fail(http.StatusForbidden, "This workflow is already running", docRuns+"#re-run-a-workflow")
 		return
+	case now.Sub(run.v.CreatedAt) > RerunWindow:
+		// GitHub's own words (cli/cli#9989).
+		res.fail(http.StatusForbidden, "Unable to retry this workflow run because it was created over a month ago", docRuns+"#re-run-a-workflow")
+		return
+	case run.wf.v.State != ghactions.WorkflowActive:
+		// A disabled workflow must be enabled before its runs can be
+		// re-run (the message is this fake's).
+		res.fail(http.StatusForbidden, "Unable to re-run a run of a disabled workflow", docRuns+"#re-run-a-workflow")
+		return
 	}
-	now := s.clock.Now().UTC()
 	run.v.Attempt++
 	run.v.Status, run.v.Conclusion = ghactions.RunQueued, ""
 	run.v.StartedAt, run.v.UpdatedAt = now, now

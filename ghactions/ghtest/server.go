@@ -27,6 +27,10 @@ const (
 	// DefaultCancelDelay is how long after an accepted cancel a run ends,
 	// on the server's clock: GitHub cancels asynchronously.
 	DefaultCancelDelay = 5 * time.Second
+	// RerunWindow is how old a run may be and still be re-run: GitHub
+	// refuses (403) to re-run a run created over a month ago.
+	RerunWindow = 30 * 24 * time.Hour
+
 	// DefaultToken is the token Client sends when the server was given
 	// none. A server without WithToken accepts any token.
 	DefaultToken = "ghs_ghtestToken0000000000000000000000000"

@@ -373,6 +373,40 @@ func TestDispatchRefusals(t *testing.T) {
 	assert.Equal(t, ghactions.RunQueued, dispatched[0].Status)
 }
 
+// A run is re-run only while its workflow is active and for a month after
+// it was created; a refused re-run changes nothing.
+func TestRerunRefusals(t *testing.T) {
+	t.Parallel()
+	srv, clock, v := newServer(t)
+	v.allowBadRequests()
+	wf := srv.AddWorkflow("octo", "app", ghtest.Workflow{Path: ".github/workflows/ci.yml"})
+	old := srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghactions.ConclusionFailure})
+	clock.Advance(ghtest.RerunWindow + time.Hour)
+	recent := srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Conclusion: ghactions.ConclusionFailure})
+	running := srv.AddRun("octo", "app", ghtest.Run{WorkflowID: wf, Branch: "main", Status: ghactions.RunInProgress})
+	path := func(id int64, what string) string { return "repos/octo/app/actions/runs/" + itoa(id) + "/" + what }
+
+	for _, what := range []string{"rerun", "rerun-failed-jobs"} {
+		r := do(t, srv, http.MethodPost, path(old, what), bearer, "")
+		require.Equal(t, http.StatusForbidden, r.status, "%s of a run over a month old", what)
+		assert.Contains(t, r.json(t)["message"], "created over a month ago")
+		r = do(t, srv, http.MethodPost, path(running, what), bearer, "")
+		require.Equal(t, http.StatusForbidden, r.status, "%s of a run in progress", what)
+	}
+	require.True(t, srv.SetWorkflowState(wf, ghactions.WorkflowDisabledInactivity))
+	r := do(t, srv, http.MethodPost, path(recent, "rerun-failed-jobs"), bearer, "")
+	require.Equal(t, http.StatusForbidden, r.status, "a run of a disabled workflow")
+	for _, id := range []int64{old, recent} {
+		run, _ := srv.Run(id)
+		assert.Equal(t, 1, run.Attempt, "refused: not re-run")
+	}
+	require.True(t, srv.SetWorkflowState(wf, ghactions.WorkflowActive))
+	r = do(t, srv, http.MethodPost, path(recent, "rerun-failed-jobs"), bearer, "")
+	require.Equal(t, http.StatusCreated, r.status, string(r.body))
+	run, _ := srv.Run(recent)
+	assert.Equal(t, 2, run.Attempt)
+}
+
 func TestFaultsBeforeAndAfterTheEffect(t *testing.T) {
 	t.Parallel()
 	srv, _, _ := newServer(t)
