@@ -24,8 +24,9 @@ var errAlreadyRunning = errors.New("already running")
 // once exactly one runs; the file holds its pid. A reader believes the
 // file only when the process it names can be proved to be that monitor:
 // on Linux, the process has this very file open (/proc/<pid>/fd), which
-// no stranger that merely reused the pid has; elsewhere, the lock is
-// held. A stale file (the monitor died) never leads to a signal.
+// no stranger that merely reused the pid has, and the file is locked (a
+// stranger reading the file has it open too, but holds no lock);
+// elsewhere, the lock is held. A stale file (the monitor died) never leads to a signal.
 type pidFile struct {
 	path string
 }
@@ -223,7 +224,12 @@ func ownedBy(pid int, f *os.File, st os.FileInfo) (bool, string) {
 	case err == nil:
 		for _, e := range entries {
 			if fst, err := os.Stat(filepath.Join(fds, e.Name())); err == nil && os.SameFile(fst, st) {
-				return true, ""
+				// Having the file open is not enough (a `tail -f` of it
+				// has it open too): the monitor also holds its lock.
+				if locked(f) {
+					return true, ""
+				}
+				return false, fmt.Sprintf("pid %d is another process (it has the PID file open but does not hold the lock)", pid)
 			}
 		}
 		if zombie(pid) {

@@ -175,3 +175,30 @@ func FuzzParsePID(f *testing.F) {
 		require.LessOrEqual(t, pid, maxPID)
 	})
 }
+
+// A stale PID file naming a stranger that happens to have the file open
+// (a `tail -f` of it, say) but holds no lock on it: the stranger is not
+// our monitor and is never signalled.
+func TestStalePIDFileNamingAStrangerThatHasItOpen(t *testing.T) {
+	t.Parallel()
+	p := pidFile{path: filepath.Join(t.TempDir(), "x.pid")}
+	require.NoError(t, os.WriteFile(p.path, nil, 0o644))
+	in, err := os.Open(p.path)
+	require.NoError(t, err)
+	defer in.Close()
+	stranger := exec.Command("sleep", "60")
+	stranger.Stdin = in // the stranger has the PID file open, unlocked
+	require.NoError(t, stranger.Start())
+	t.Cleanup(func() { _ = stranger.Process.Kill(); _ = stranger.Wait() })
+	pid := stranger.Process.Pid
+	require.NoError(t, os.WriteFile(p.path, []byte(strconv.Itoa(pid)+"\n"), 0o644))
+
+	o, err := p.owner()
+	require.NoError(t, err)
+	assert.False(t, o.Running, "a process that merely has the file open is not the monitor")
+	assert.Contains(t, o.Stale, "has the PID file open but does not hold the lock")
+	proc, err := os.FindProcess(pid)
+	require.NoError(t, err)
+	assert.ErrorIs(t, p.signal(proc, syscall.SIGTERM), errNotOurs)
+	assert.NoError(t, stranger.Process.Signal(syscall.Signal(0)), "the stranger lives")
+}
