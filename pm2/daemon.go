@@ -13,6 +13,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/uras-dev/uras/internal/fsutil"
 )
 
 // Files PM2 keeps in PM2_HOME.
@@ -46,6 +48,15 @@ func daemonListening(ctx context.Context, home string) error {
 	return fmt.Errorf("connect to %s: %w", sock, err)
 }
 
+// maxPIDFileSize bounds what is read of the daemon's pm2.pid.
+const maxPIDFileSize = 64
+
+// readPIDFile reads home's pm2.pid, bounded: a FIFO or a device there (a
+// corrupt or hostile PM2 home) is refused, never read.
+func readPIDFile(home string) ([]byte, error) {
+	return fsutil.ReadFile(filepath.Join(home, PIDFile), maxPIDFileSize)
+}
+
 var titleVersion = regexp.MustCompile(`PM2 v([0-9A-Za-z.+-]+)`)
 
 // daemonInfo reads the daemon's PID from home/pm2.pid and, where /proc
@@ -53,7 +64,7 @@ var titleVersion = regexp.MustCompile(`PM2 v([0-9A-Za-z.+-]+)`)
 // version. Missing pieces stay zero.
 func daemonInfo(home string) DaemonInfo {
 	var info DaemonInfo
-	b, err := os.ReadFile(filepath.Join(home, PIDFile))
+	b, err := readPIDFile(home)
 	if err != nil {
 		return info
 	}

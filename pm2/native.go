@@ -212,7 +212,7 @@ func (n *Native) Ping(ctx context.Context) (DaemonInfo, error) {
 		return DaemonInfo{}, fmt.Errorf("%w: pm2 rpc getVersion: result is not a string", ErrProtocol)
 	}
 	info := DaemonInfo{Version: version}
-	if b, err := os.ReadFile(filepath.Join(n.home, PIDFile)); err == nil {
+	if b, err := readPIDFile(n.home); err == nil {
 		if pid, err := strconv.Atoi(strings.TrimSpace(string(b))); err == nil && pid > 0 {
 			info.PID = pid
 		}
