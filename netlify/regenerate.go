@@ -58,14 +58,21 @@ func BuildManifest(functionsDir, manifestPath string, prev *Manifest, now time.T
 
 // RegenerateManifest rebuilds the manifest at manifestPath from functionsDir
 // (see BuildManifest) and writes it atomically. The file it replaces, if
-// any (even an unparsable one), is kept as manifestPath+".bak".
+// any (even an unparsable one), is kept as manifestPath+".bak". A path
+// that is not a regular file (a FIFO, a device, a directory) is never
+// read nor replaced: that is an error naming it.
 func RegenerateManifest(functionsDir, manifestPath string, now time.Time) (*Manifest, error) {
-	old, err := os.ReadFile(manifestPath)
-	if err != nil && !errors.Is(err, fs.ErrNotExist) {
+	old, err := fsutil.ReadFile(manifestPath, maxManifest)
+	tooLarge := errors.Is(err, fsutil.ErrTooLarge) // kept by renaming it, unread
+	switch {
+	case err == nil, tooLarge, errors.Is(err, fs.ErrNotExist):
+	case errors.Is(err, fsutil.ErrNotRegular):
+		return nil, fmt.Errorf("regenerate manifest: %w: remove it to let a manifest be written there", err)
+	default:
 		return nil, fmt.Errorf("regenerate manifest: %w", err)
 	}
 	var prev *Manifest
-	if err == nil {
+	if old != nil {
 		prev, _ = ParseManifest(old) // an invalid one carries nothing over
 	}
 	m, err := BuildManifest(functionsDir, manifestPath, prev, now)
@@ -79,7 +86,12 @@ func RegenerateManifest(functionsDir, manifestPath string, now time.Time) (*Mani
 	if err := os.MkdirAll(manifestDir(manifestPath), 0o755); err != nil {
 		return nil, fmt.Errorf("regenerate manifest: %w", err)
 	}
-	if old != nil {
+	switch {
+	case tooLarge:
+		if err := os.Rename(manifestPath, manifestPath+".bak"); err != nil {
+			return nil, fmt.Errorf("regenerate manifest: keep previous: %w", err)
+		}
+	case old != nil:
 		if err := fsutil.WriteFileAtomic(manifestPath+".bak", old, 0o644); err != nil {
 			return nil, fmt.Errorf("regenerate manifest: keep previous: %w", err)
 		}
