@@ -100,9 +100,13 @@ func newAPIClient(s settings) *APIClient {
 		userAgent:  s.userAgent,
 	}
 	c.base, c.baseErr = parseBase(s.baseURL)
-	if c.hc == nil {
-		c.hc = &http.Client{}
+	hc := &http.Client{}
+	if c.hc != nil {
+		cp := *c.hc // the caller's client keeps its own redirect policy
+		hc = &cp
 	}
+	hc.CheckRedirect = keepCredentialsOnHost(hc.CheckRedirect)
+	c.hc = hc
 	if c.clock == nil {
 		c.clock = redundancy.RealClock{}
 	}
@@ -139,4 +143,29 @@ func checkID(kind, id string) error {
 		return fmt.Errorf("%w: %s id %q contains / ? or #", ErrInvalidArgument, kind, id)
 	}
 	return nil
+}
+
+// maxRedirects is how many redirects a call follows (as net/http's default).
+const maxRedirects = 10
+
+// keepCredentialsOnHost is the client's redirect policy (before next, the
+// caller's, if any): a redirect that leaves the first request's scheme and
+// host (port included) never carries the Authorization header, and no
+// redirect carries a Referer (a build hook's URL is a secret). net/http
+// alone would send the token to another port or a subdomain of the host,
+// and over plain http after a downgrade.
+func keepCredentialsOnHost(next func(*http.Request, []*http.Request) error) func(*http.Request, []*http.Request) error {
+	return func(req *http.Request, via []*http.Request) error {
+		req.Header.Del("Referer")
+		if first := via[0].URL; req.URL.Scheme != first.Scheme || !strings.EqualFold(req.URL.Host, first.Host) {
+			req.Header.Del("Authorization")
+		}
+		if next != nil {
+			return next(req, via)
+		}
+		if len(via) >= maxRedirects {
+			return fmt.Errorf("netlify: stopped after %d redirects", maxRedirects)
+		}
+		return nil
+	}
 }
