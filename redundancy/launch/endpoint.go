@@ -88,7 +88,7 @@ func checkListen(addr, token string) (exposed bool, err error) {
 		return false, err
 	}
 	if !lo && token == "" {
-		return true, fmt.Errorf("listen %s: %w: set a token (Settings.Token) or listen on 127.0.0.1", addr, errTokenRequired)
+		return true, fmt.Errorf("listen %s: %w: set a token ("+EnvEndpointToken+", or the variable listen_token_env names; Settings.Token) or listen on 127.0.0.1", addr, errTokenRequired)
 	}
 	return !lo, nil
 }

@@ -97,6 +97,7 @@ func TestEndpointBearerToken(t *testing.T) {
 		_, err = checkListen(addr, "")
 		if exposed {
 			assert.ErrorIs(t, err, errTokenRequired, addr)
+			assert.ErrorContains(t, err, "set a token ("+EnvEndpointToken, "the error says how")
 		} else {
 			assert.NoError(t, err, addr)
 		}
