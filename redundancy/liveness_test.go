@@ -72,10 +72,12 @@ func TestLivenessFailsWhileACheckerBlocksPastItsBound(t *testing.T) {
 	assert.Contains(t, body, "stuck")
 
 	close(release)
-	require.Eventually(t, func() bool { return o.Liveness().Alive }, 10*time.Second, 5*time.Millisecond,
-		"the loop catches up once the checker returns")
-	code, _ = probe(t, o.LivenessHandler())
-	assert.Equal(t, http.StatusOK, code)
+	// The loop catches up once the checker returns; until the overdue
+	// checks have all run, a probe may still see one of them late.
+	require.Eventually(t, func() bool {
+		code, _ := probe(t, o.LivenessHandler())
+		return o.Liveness().Alive && code == http.StatusOK
+	}, 10*time.Second, 5*time.Millisecond, "the loop catches up once the checker returns")
 }
 
 // An action that ignores its context is work past its bound too.
